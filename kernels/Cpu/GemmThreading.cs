@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.ExceptionServices;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>One piece of work split over the GEMM threads; part 0 runs on the calling thread.</summary>
+internal interface IGemmTask
+{
+    void Execute(int part);
+}
+
+/// <summary>
+/// Splits C into <c>parts</c> independent rectangles (whole rows or whole columns) and runs the packed GEMM
+/// on each. No barrier is needed: each thread packs its own blocks. The split dimension is the one whose
+/// split duplicates the cheaper packing: splitting n makes every thread pack all of A (m x k), splitting m
+/// makes every thread pack all of B (k x n), so split n when m &lt;= n. Cut points fall on whole vectors of
+/// C (n) or on groups of four rows (m), so the shares stay balanced to within one vector / four rows.
+/// </summary>
+internal sealed unsafe class GemmSplitTask<T> : IGemmTask where T : unmanaged, INumberBase<T>
+{
+    /// <summary>Only touched while <see cref="GemmWorkerPool"/> is held, hence one instance per T suffices.</summary>
+    public static readonly GemmSplitTask<T> Shared = new();
+
+    private GemmProblem<T> _problem;
+    private GemmPlan _plan;
+    private bool _splitN;
+    private int _granularity;
+    private int _parts;
+
+    public void Set(in GemmProblem<T> problem, in GemmPlan plan, bool splitN, int granularity, int parts)
+    {
+        _problem = problem;
+        _plan = plan;
+        _splitN = splitN;
+        _granularity = granularity;
+        _parts = parts;
+    }
+
+    public void Execute(int part)
+    {
+        int extent = _splitN ? _problem.N : _problem.M;
+        int units = GemmMath.DivUp(extent, _granularity);
+        int start = Math.Min(extent, (int)((long)units * part / _parts) * _granularity);
+        int end = Math.Min(extent, (int)((long)units * (part + 1) / _parts) * _granularity);
+        if (_splitN)
+            GemmPacked.Run(_problem, 0, _problem.M, start, end, _plan);
+        else
+            GemmPacked.Run(_problem, start, end, 0, _problem.N, _plan);
+    }
+}
+
+/// <summary>
+/// Dedicated GEMM worker threads. CPU-NOTES: Parallel.For and event-based hand-offs were erratic on
+/// sub-millisecond GEMMs (sometimes no faster than one thread), a dedicated worker that spins briefly for
+/// work was reliable. Each worker spins for <see cref="SpinTime"/> after finishing a job, so back-to-back
+/// GEMMs hand off in well under a microsecond, then sleeps on an event so an idle process does not burn a
+/// core.
+/// <para>
+/// Parts are claimed dynamically (an atomic counter), and a worker must claim a posted job before running
+/// it. When the caller has run out of parts it withdraws every job a worker has not claimed yet, so a worker
+/// that is still waking up, or whose core is busy with another process, never makes the caller wait: the
+/// caller just does the remaining parts itself. Only one caller at a time owns the pool; a concurrent
+/// caller runs single-threaded instead of queueing behind it.
+/// </para>
+/// </summary>
+internal sealed class GemmWorkerPool
+{
+    /// <summary>How long an idle worker polls for the next job before it blocks.</summary>
+    public static readonly TimeSpan SpinTime = TimeSpan.FromMicroseconds(200);
+
+    private static readonly GemmWorkerPool s_pool = new();
+
+    private int _busy;
+    private Worker[] _workers = [];
+    private IGemmTask? _task;
+    private int _parts;
+    private int _nextPart;
+
+    /// <summary>Number of worker threads started so far (for tests and diagnostics).</summary>
+    public static int WorkerCount => s_pool._workers.Length;
+
+    /// <summary>
+    /// Takes the pool for the calling thread; false when another thread holds it (run single-threaded then).
+    /// Shared task objects may only be filled in after this succeeded.
+    /// </summary>
+    public static bool TryAcquire() => Interlocked.CompareExchange(ref s_pool._busy, 1, 0) == 0;
+
+    /// <summary>Gives the pool back (after <see cref="TryAcquire"/> returned true).</summary>
+    public static void Release()
+    {
+        s_pool._task = null;
+        Volatile.Write(ref s_pool._busy, 0);
+    }
+
+    /// <summary>
+    /// Runs task.Execute(p) for every p in [0, parts) on the caller and up to threads - 1 workers. The caller
+    /// must hold the pool (<see cref="TryAcquire"/>).
+    /// </summary>
+    public static void Run(IGemmTask task, int parts, int threads)
+    {
+        Debug.Assert(Volatile.Read(ref s_pool._busy) == 1, "The pool must be acquired first.");
+        s_pool.RunOwned(task, parts, Math.Min(threads, parts));
+    }
+
+    private void RunOwned(IGemmTask task, int parts, int threads)
+    {
+        int helpers = threads - 1;
+        if (_workers.Length < helpers)
+        {
+            Worker[] grown = new Worker[helpers];
+            Array.Copy(_workers, grown, _workers.Length);
+            for (int i = _workers.Length; i < grown.Length; i++) grown[i] = new Worker(this, i);
+            _workers = grown;
+        }
+
+        _task = task;
+        _parts = parts;
+        Volatile.Write(ref _nextPart, 0);
+        for (int w = 0; w < helpers; w++) _workers[w].Post();
+
+        Exception? error = null;
+        try
+        {
+            RunParts();
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+        // Withdraw unclaimed jobs; wait for claimed ones (they read the caller's pinned memory).
+        for (int w = 0; w < helpers; w++)
+        {
+            Exception? workerError = _workers[w].WithdrawOrWait();
+            error ??= workerError;
+        }
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
+    }
+
+    /// <summary>Claims and runs parts until none is left (caller and workers alike).</summary>
+    private void RunParts()
+    {
+        IGemmTask task = _task!;
+        int parts = _parts;
+        int part;
+        while ((part = Interlocked.Increment(ref _nextPart) - 1) < parts) task.Execute(part);
+    }
+
+    private sealed class Worker
+    {
+        private const int Idle = 0;
+        private const int Posted = 1;
+        private const int Running = 2;
+
+        private readonly GemmWorkerPool _pool;
+        private readonly ManualResetEventSlim _wake = new(false, 0);
+        private Exception? _error;
+        private int _state;
+        private int _sleeping;
+
+        public Worker(GemmWorkerPool pool, int index)
+        {
+            _pool = pool;
+            var thread = new Thread(Loop)
+            {
+                IsBackground = true,
+                Name = $"Engine GEMM worker {index + 1}",
+            };
+            thread.Start();
+        }
+
+        public void Post()
+        {
+            _error = null;
+            Volatile.Write(ref _state, Posted);
+            // Dekker-style: either the worker sees Posted before it blocks, or we see _sleeping and wake it.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        }
+
+        /// <summary>Takes the job back if the worker has not claimed it, else waits until it is done.</summary>
+        public Exception? WithdrawOrWait()
+        {
+            if (Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted) return null;
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _state) != Idle) spin.SpinOnce(sleep1Threshold: -1);
+            return _error;
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                if (!SpinForWork())
+                {
+                    Volatile.Write(ref _sleeping, 1);
+                    Interlocked.MemoryBarrier();
+                    while (Volatile.Read(ref _state) != Posted)
+                    {
+                        _wake.Wait();
+                        _wake.Reset();
+                    }
+                    Volatile.Write(ref _sleeping, 0);
+                }
+                // Claim the job; fails if the caller already withdrew it.
+                if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;
+                try
+                {
+                    _pool.RunParts();
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                Volatile.Write(ref _state, Idle);
+            }
+        }
+
+        private bool SpinForWork()
+        {
+            long deadline = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
+            while (Volatile.Read(ref _state) != Posted)
+            {
+                Thread.SpinWait(16);
+                if (Stopwatch.GetTimestamp() > deadline) return Volatile.Read(ref _state) == Posted;
+            }
+            return true;
+        }
+    }
+}

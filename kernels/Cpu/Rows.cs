@@ -1,0 +1,31 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>Row gathers and scatters: embedding-style lookups of whole rows by index.</summary>
+public static class Rows
+{
+    /// <summary>dst[i, :] = src[indices[i], :], rows of <paramref name="rowLength"/> elements.</summary>
+    public static void Gather<T>(ReadOnlySpan<T> src, int rowLength, ReadOnlySpan<int> indices, Span<T> dst) where T : unmanaged
+    {
+        int rows = rowLength == 0 ? 0 : src.Length / rowLength;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int r = indices[i];
+            if ((uint)r >= (uint)rows)
+                throw new ArgumentOutOfRangeException(nameof(indices), $"Index {r} at position {i} is out of range for {rows} rows.");
+            src.Slice(r * rowLength, rowLength).CopyTo(dst.Slice(i * rowLength, rowLength));
+        }
+    }
+
+    /// <summary>dst[indices[i], :] += src[i, :] (repeated indices accumulate).</summary>
+    public static void ScatterAdd<T>(ReadOnlySpan<T> src, int rowLength, ReadOnlySpan<int> indices, Span<T> dst) where T : unmanaged, INumber<T>
+    {
+        for (int i = 0; i < indices.Length; i++)
+        {
+            var d = dst.Slice(indices[i] * rowLength, rowLength);
+            TensorPrimitives.Add(d, src.Slice(i * rowLength, rowLength), d);
+        }
+    }
+}

@@ -1,0 +1,721 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using Engine.Kernels.Cpu;
+using Engine.Kernels.Reference;
+
+namespace Engine.Tests.Kernels;
+
+/// <summary>
+/// The fused VAE kernels against their scalar twins in <see cref="ReferenceFused"/>: every kernel, float and
+/// double, on every vector path (forced AVX-512, AVX2 and scalar), on shapes that hit every tail of both vector
+/// widths; special values (NaN, +-Inf, huge logits, subnormals); Adam over several steps; argument checks; and
+/// the accuracy of the vector exp/log underneath.
+/// </summary>
+public class FusedKernelTests
+{
+    public enum Path { Scalar, V256, V512 }
+
+    private static FusedSimd.Scope Force(Path p) => FusedSimd.Force(p switch
+    {
+        Path.Scalar => FusedSimd.Level.Scalar,
+        Path.V256 => FusedSimd.Level.V256,
+        _ => FusedSimd.Level.V512,
+    });
+
+    private static readonly int[] Cols = { 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70 };
+    private static IEnumerable<(int Rows, int Cols)> Shapes()
+    {
+        foreach (int c in Cols)
+            for (int r = 1; r <= 5; r++)
+                if (r == 1 || r == 3 || c % 2 == 1 || r == 5) yield return (r, c);
+    }
+
+    // Elementwise tolerance, relative to the reference value, in units of the type's epsilon: exp and log are
+    // within 1 ulp each, and the compositions (log1p and expm1 by Goldberg's and Kahan's tricks, tanh through
+    // expm1) stay within a handful. Measured on these tests: at most 2.5 eps for normal results (tanh, double),
+    // 7.4 eps for a float sigmoid whose result is subnormal (its quantum is coarser than eps relative). 16 leaves
+    // a margin while still catching any formula or tail bug (those are off by far more).
+    // Row sums: measured at most 3.1 eps * sum|terms|, against the reordered-summation bound (cols + 16) eps.
+    private const double ElementUlps = 16;
+
+    private static double Eps<T>() => typeof(T) == typeof(float) ? Math.Pow(2, -23) : Math.Pow(2, -52);
+    private static double Tiny<T>() => typeof(T) == typeof(float) ? 8 * (double)float.Epsilon : 8 * double.Epsilon;
+
+    private static T[] RandomArray<T>(Random rng, int n, Func<Random, double> draw) where T : IFloatingPointIeee754<T>
+    {
+        var a = new T[n];
+        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating(draw(rng));
+        return a;
+    }
+
+    /// <summary>A mix of moderate values, large ones (saturation of exp-based functions) and tiny ones.</summary>
+    private static double Mixed(Random rng)
+    {
+        double u = rng.NextDouble();
+        if (u < 0.7) return rng.NextDouble() * 12 - 6;
+        if (u < 0.9) return rng.NextDouble() * 200 - 100;
+        return (rng.NextDouble() - 0.5) * Math.Pow(10, -rng.Next(2, 9));
+    }
+
+    /// <summary>Asserts elementwise closeness: NaN where the reference is NaN, equal infinities, and otherwise
+    /// |a - e| &lt;= ulps * eps * max(|a|, |e|) + tiny.</summary>
+    private static void AssertClose<T>(ReadOnlySpan<T> expected, ReadOnlySpan<T> actual, double ulps, string context)
+        where T : IFloatingPointIeee754<T>
+    {
+        Assert.That(actual.Length, Is.EqualTo(expected.Length), context);
+        double eps = Eps<T>(), tiny = Tiny<T>();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = double.CreateTruncating(expected[i]), a = double.CreateTruncating(actual[i]);
+            bool ok = double.IsNaN(e) ? double.IsNaN(a)
+                : double.IsInfinity(e) ? a == e
+                : double.IsFinite(a) && Math.Abs(a - e) <= ulps * eps * Math.Max(Math.Abs(a), Math.Abs(e)) + tiny;
+            if (!ok) Assert.Fail($"{context}: element {i}: expected {e:R}, got {a:R} (diff {Math.Abs(a - e) / (eps * Math.Max(Math.Abs(e), 1e-300)):F1} eps)");
+        }
+    }
+
+    /// <summary>Asserts row sums agree within the bound of a reordered summation: NaN and infinities as in the
+    /// reference, else |a - e| &lt;= (cols + 16) eps * scale * sum_c |term_c| (+ tiny), where the caller passes
+    /// scale * sum |term| per row.</summary>
+    private static void AssertRowsClose<T>(ReadOnlySpan<T> expected, ReadOnlySpan<T> actual, double[] absSum, int cols, string context)
+        where T : IFloatingPointIeee754<T>
+    {
+        double eps = Eps<T>(), tiny = Tiny<T>();
+        for (int r = 0; r < expected.Length; r++)
+        {
+            double e = double.CreateTruncating(expected[r]), a = double.CreateTruncating(actual[r]);
+            bool ok = double.IsNaN(e) ? double.IsNaN(a)
+                : double.IsInfinity(e) ? a == e
+                : double.IsFinite(a) && Math.Abs(a - e) <= (cols + ElementUlps) * eps * absSum[r] + tiny;
+            if (!ok) Assert.Fail($"{context}: row {r}: expected {e:R}, got {a:R} (bound {(cols + ElementUlps) * eps * absSum[r]:E3})");
+        }
+    }
+
+    // ------------------------------------------------------------------ bias + activation
+
+    [Test]
+    public void BiasActivation_MatchesReference([Values] Fused.Activation act, [Values] Path path)
+    {
+        BiasActivationCase<float>(act, path, 0.1f);
+        BiasActivationCase<double>(act, path, 0.1);
+    }
+
+    private static void BiasActivationCase<T>(Fused.Activation act, Path path, T slope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(17 + (int)act);
+        foreach (var (rows, cols) in Shapes())
+        {
+            var x = RandomArray<T>(rng, rows * cols, Mixed);
+            var b = RandomArray<T>(rng, cols, r => r.NextDouble() - 0.5);
+            var expected = new T[rows * cols];
+            ReferenceFused.BiasActivation<T>(x, b, expected, rows, cols, act, slope);
+            var y = new T[rows * cols];
+            using (Force(path)) Fused(x, b, y, rows, cols, act, slope);
+            AssertClose<T>(expected, y, ElementUlps, $"{typeof(T).Name} {act} {rows}x{cols} {path}");
+            // In place: y is x.
+            var inPlace = (T[])x.Clone();
+            using (Force(path)) Fused(inPlace, b, inPlace, rows, cols, act, slope);
+            Assert.That(inPlace, Is.EqualTo(y), $"in place {typeof(T).Name} {act} {rows}x{cols} {path}");
+        }
+
+        static void Fused(T[] x, T[] b, T[] y, int rows, int cols, Fused.Activation act, T slope)
+        {
+            if (typeof(T) == typeof(float))
+                Engine.Kernels.Cpu.Fused.BiasActivation((float[])(object)x, (float[])(object)b, (float[])(object)y, rows, cols, act, float.CreateTruncating(slope));
+            else
+                Engine.Kernels.Cpu.Fused.BiasActivation((double[])(object)x, (double[])(object)b, (double[])(object)y, rows, cols, act, double.CreateTruncating(slope));
+        }
+    }
+
+    [Test]
+    public void BiasActivation_KnownValues()
+    {
+        float[] x = { 0f, 1f, -1f, 30f, -30f, -100f, 1e-30f, float.PositiveInfinity, float.NegativeInfinity };
+        var bias = new float[x.Length];
+        var y = new float[x.Length];
+        Fused.BiasActivation(x, bias, y, 1, x.Length, Fused.Activation.Sigmoid, 0f);
+        Assert.That(y[0], Is.EqualTo(0.5f), "sigmoid(0) is exactly 1/2");
+        Assert.That(y[1], Is.EqualTo(0.7310586f).Within(1e-7f));
+        Assert.That(y[4], Is.EqualTo(9.357623e-14f).Within(1e-19f), "sigmoid(-30) keeps its relative accuracy");
+        Assert.That(y[5], Is.EqualTo((float)(1 / (1 + Math.Exp(100)))).Within(1e-49f));
+        Assert.That(y[7], Is.EqualTo(1f)); Assert.That(y[8], Is.EqualTo(0f));
+        Fused.BiasActivation(x, bias, y, 1, x.Length, Fused.Activation.Tanh, 0f);
+        Assert.That(y[0], Is.EqualTo(0f)); Assert.That(y[6], Is.EqualTo(1e-30f), "tanh(tiny) = tiny");
+        Assert.That(y[3], Is.EqualTo(1f)); Assert.That(y[7], Is.EqualTo(1f)); Assert.That(y[8], Is.EqualTo(-1f));
+        Fused.BiasActivation(x, bias, y, 1, x.Length, Fused.Activation.Softplus, 0f);
+        Assert.That(y[0], Is.EqualTo(MathF.Log(2f)).Within(1e-7f));
+        Assert.That(y[5], Is.EqualTo((float)Math.Exp(-100)).Within(1e-49f), "softplus(-100) = e^-100, not 0");
+        Assert.That(y[3], Is.EqualTo(30f)); Assert.That(y[7], Is.EqualTo(float.PositiveInfinity)); Assert.That(y[8], Is.EqualTo(0f));
+    }
+
+    // ------------------------------------------------------------------ backward
+
+    [Test]
+    public void BiasActivationBackward_MatchesReference([Values] Fused.Activation act, [Values] Path path)
+    {
+        BackwardCase<float>(act, path, 0.1f);
+        BackwardCase<double>(act, path, 0.1);
+    }
+
+    private static void BackwardCase<T>(Fused.Activation act, Path path, T slope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(31 + (int)act);
+        foreach (var (rows, cols) in Shapes())
+        {
+            // y must be a genuine forward output of the activation.
+            var pre = RandomArray<T>(rng, rows * cols, Mixed);
+            var y = new T[rows * cols];
+            ReferenceFused.BiasActivation<T>(pre, new T[cols], y, rows, cols, act, slope);
+            var dy = RandomArray<T>(rng, rows * cols, r => r.NextDouble() * 4 - 2);
+            var bias0 = RandomArray<T>(rng, cols, r => r.NextDouble());
+            var expectedPre = new T[rows * cols];
+            var expectedBias = (T[])bias0.Clone();
+            ReferenceFused.BiasActivationBackward<T>(y, dy, expectedPre, expectedBias, rows, cols, act, slope);
+            var dPre = new T[rows * cols];
+            var dBias = (T[])bias0.Clone();
+            using (Force(path)) Call(y, dy, dPre, dBias, rows, cols, act, slope);
+            string ctx = $"{typeof(T).Name} {act} {rows}x{cols} {path}";
+            AssertClose<T>(expectedPre, dPre, ElementUlps, "dPre " + ctx);
+            // dBias accumulates rows in the same order as the reference: exact where dPre is exact, otherwise the
+            // dPre differences (<= 16 ulps each) carry over; bound by rows * the largest |dPre| of the column.
+            for (int c = 0; c < cols; c++)
+            {
+                double bound = 0;
+                for (int r = 0; r < rows; r++) bound += Math.Abs(double.CreateTruncating(expectedPre[r * cols + c]));
+                bound = (ElementUlps + rows) * Eps<T>() * (bound + Math.Abs(double.CreateTruncating(bias0[c]))) + Tiny<T>();
+                Assert.That(Math.Abs(double.CreateTruncating(dBias[c] - expectedBias[c])), Is.LessThanOrEqualTo(bound), $"dBias[{c}] {ctx}");
+            }
+            if (act is Fused.Activation.Identity or Fused.Activation.Relu or Fused.Activation.LeakyRelu)
+                Assert.That(dBias, Is.EqualTo(expectedBias), "piecewise-linear derivatives are exact: dBias bit-equal " + ctx);
+            // In place on dy.
+            var inPlace = (T[])dy.Clone();
+            var dBias2 = (T[])bias0.Clone();
+            using (Force(path)) Call(y, inPlace, inPlace, dBias2, rows, cols, act, slope);
+            Assert.That(inPlace, Is.EqualTo(dPre), "in place " + ctx);
+            Assert.That(dBias2, Is.EqualTo(dBias), "in place dBias " + ctx);
+        }
+
+        static void Call(T[] y, T[] dy, T[] dPre, T[] dBias, int rows, int cols, Fused.Activation act, T slope)
+        {
+            if (typeof(T) == typeof(float))
+                Fused.BiasActivationBackward((float[])(object)y, (float[])(object)dy, (float[])(object)dPre, (float[])(object)dBias, rows, cols, act, float.CreateTruncating(slope));
+            else
+                Fused.BiasActivationBackward((double[])(object)y, (double[])(object)dy, (double[])(object)dPre, (double[])(object)dBias, rows, cols, act, double.CreateTruncating(slope));
+        }
+    }
+
+    [Test]
+    public void Backward_DerivativesMatchFiniteDifferences([Values] Fused.Activation act)
+    {
+        // The derivative written through y must be the derivative of the forward: check in double.
+        double[] pre = { -3.0, -0.7, -0.01, 0.02, 0.5, 2.5, 8.0 };
+        var y = new double[pre.Length];
+        Fused.BiasActivation(pre, new double[pre.Length], y, 1, pre.Length, act, 0.2);
+        var dPre = new double[pre.Length];
+        Fused.BiasActivationBackward(y, Enumerable.Repeat(1.0, pre.Length).ToArray(), dPre, new double[pre.Length], 1, pre.Length, act, 0.2);
+        for (int i = 0; i < pre.Length; i++)
+        {
+            const double h = 1e-6;
+            double fd = (ReferenceFused.Activate(pre[i] + h, act, 0.2) - ReferenceFused.Activate(pre[i] - h, act, 0.2)) / (2 * h);
+            Assert.That(dPre[i], Is.EqualTo(fd).Within(1e-6 * Math.Max(1, Math.Abs(fd))), $"{act} at {pre[i]}");
+        }
+    }
+
+    // ------------------------------------------------------------------ reparameterize
+
+    [Test]
+    public void Reparameterize_MatchesReference([Values] Path path)
+    {
+        ReparamCase<float>(path);
+        ReparamCase<double>(path);
+    }
+
+    private static void ReparamCase<T>(Path path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(5);
+        foreach (int n in Cols.Concat(new[] { 0, 128, 1000 }))
+        {
+            var mu = RandomArray<T>(rng, n, r => r.NextDouble() * 4 - 2);
+            var lv = RandomArray<T>(rng, n, r => r.NextDouble() * 20 - 10);
+            var eps = RandomArray<T>(rng, n, r => r.NextDouble() * 6 - 3);
+            var expected = new T[n];
+            ReferenceFused.Reparameterize<T>(mu, lv, eps, expected);
+            var z = new T[n];
+            using (Force(path)) Call(mu, lv, eps, z);
+            // z = mu + s eps can cancel; bound the error by the magnitude of the product rather than of z.
+            for (int i = 0; i < n; i++)
+            {
+                double prod = Math.Abs(double.CreateTruncating(mu[i])) + Math.Abs(Math.Exp(0.5 * double.CreateTruncating(lv[i])) * double.CreateTruncating(eps[i]));
+                Assert.That(Math.Abs(double.CreateTruncating(z[i] - expected[i])), Is.LessThanOrEqualTo(4 * Eps<T>() * prod + Tiny<T>()), $"{typeof(T).Name} n={n} i={i} {path}");
+            }
+            // In place over eps (the usual use: eps buffer becomes z).
+            var inPlace = (T[])eps.Clone();
+            using (Force(path)) Call(mu, lv, inPlace, inPlace);
+            Assert.That(inPlace, Is.EqualTo(z));
+        }
+
+        static void Call(T[] mu, T[] lv, T[] eps, T[] z)
+        {
+            if (typeof(T) == typeof(float)) Fused.Reparameterize((float[])(object)mu, (float[])(object)lv, (float[])(object)eps, (float[])(object)z);
+            else Fused.Reparameterize((double[])(object)mu, (double[])(object)lv, (double[])(object)eps, (double[])(object)z);
+        }
+    }
+
+    // ------------------------------------------------------------------ row losses
+
+    public enum Loss { Bce, Gaussian, Kl }
+
+    [Test]
+    public void RowLosses_MatchReference([Values] Loss loss, [Values] Path path)
+    {
+        RowLossCase<float>(loss, path);
+        RowLossCase<double>(loss, path);
+    }
+
+    private static void RowLossCase<T>(Loss loss, Path path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(71 + (int)loss);
+        foreach (var (rows, cols) in Shapes())
+        {
+            int n = rows * cols;
+            T[] a, b, c;
+            switch (loss)
+            {
+                case Loss.Bce:
+                    a = RandomArray<T>(rng, n, Mixed);
+                    b = RandomArray<T>(rng, n, r => r.Next(3) == 0 ? r.NextDouble() : r.Next(2));
+                    c = Array.Empty<T>();
+                    break;
+                case Loss.Gaussian:
+                    a = RandomArray<T>(rng, n, r => r.NextDouble() * 6 - 3);
+                    b = RandomArray<T>(rng, n, r => r.NextDouble() * 6 - 3);
+                    c = RandomArray<T>(rng, n, r => r.NextDouble() * 12 - 6);
+                    break;
+                default:
+                    a = RandomArray<T>(rng, n, r => r.NextDouble() * 6 - 3);
+                    b = RandomArray<T>(rng, n, r => r.NextDouble() * 12 - 6);
+                    c = Array.Empty<T>();
+                    break;
+            }
+            var expected = new T[rows];
+            var actual = new T[rows];
+            ComputeRows(loss, a, b, c, expected, rows, cols, reference: true);
+            using (Force(path)) ComputeRows(loss, a, b, c, actual, rows, cols, reference: false);
+            AssertRowsClose<T>(expected, actual, AbsTermSums(loss, a, b, c, rows, cols), cols, $"{typeof(T).Name} {loss} {rows}x{cols} {path}");
+        }
+    }
+
+    private static void ComputeRows<T>(Loss loss, T[] a, T[] b, T[] c, T[] outRows, int rows, int cols, bool reference)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (reference)
+        {
+            switch (loss)
+            {
+                case Loss.Bce: ReferenceFused.BceWithLogitsRowSum<T>(a, b, outRows, rows, cols); break;
+                case Loss.Gaussian: ReferenceFused.GaussianLogDensityRows<T>(a, b, c, outRows, rows, cols); break;
+                default: ReferenceFused.KlStandardNormalRows<T>(a, b, outRows, rows, cols); break;
+            }
+            return;
+        }
+        if (typeof(T) == typeof(float))
+        {
+            var (fa, fb, fc, fo) = ((float[])(object)a, (float[])(object)b, (float[])(object)c, (float[])(object)outRows);
+            switch (loss)
+            {
+                case Loss.Bce: Fused.BceWithLogitsRowSum(fa, fb, fo, rows, cols); break;
+                case Loss.Gaussian: Fused.GaussianLogDensityRows(fa, fb, fc, fo, rows, cols); break;
+                default: Fused.KlStandardNormalRows(fa, fb, fo, rows, cols); break;
+            }
+        }
+        else
+        {
+            var (da, db, dc, dout) = ((double[])(object)a, (double[])(object)b, (double[])(object)c, (double[])(object)outRows);
+            switch (loss)
+            {
+                case Loss.Bce: Fused.BceWithLogitsRowSum(da, db, dout, rows, cols); break;
+                case Loss.Gaussian: Fused.GaussianLogDensityRows(da, db, dc, dout, rows, cols); break;
+                default: Fused.KlStandardNormalRows(da, db, dout, rows, cols); break;
+            }
+        }
+    }
+
+    /// <summary>scale * sum_c of the absolute values of every addend in a term, in double: the natural
+    /// magnitude for a summation error bound.</summary>
+    private static double[] AbsTermSums<T>(Loss loss, T[] a, T[] b, T[] c, int rows, int cols) where T : IFloatingPointIeee754<T>
+    {
+        var s = new double[rows];
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++)
+            {
+                int i = r * cols + j;
+                double x = double.CreateTruncating(a[i]), y = double.CreateTruncating(b[i]);
+                s[r] += loss switch
+                {
+                    Loss.Bce => Math.Abs(x) * (Math.Abs(y) + 1) + Math.Log(2),
+                    Loss.Gaussian => 0.5 * (ReferenceFused.Log2Pi + Math.Abs(double.CreateTruncating(c[i])) + (x - y) * (x - y) * Math.Exp(-double.CreateTruncating(c[i]))),
+                    _ => 0.5 * (Math.Exp(y) + x * x + 1 + Math.Abs(y)),
+                };
+            }
+        return s;
+    }
+
+    [Test]
+    public void Bce_HugeAndInfiniteLogits_StayFiniteWhereTheLossIs([Values] Path path)
+    {
+        using var _ = Force(path);
+        // (logit, target, expected loss) per row of one column.
+        (double L, double T, double Expected)[] cases =
+        {
+            (1e30, 1, 0), (-1e30, 0, 0), (double.PositiveInfinity, 1, 0), (double.NegativeInfinity, 0, 0),
+            (1e30, 0, 1e30), (-1e30, 1, 1e30), (1e30, 0.5, 5e29), (-1e30, 0.25, 2.5e29),
+            (double.PositiveInfinity, 0, double.PositiveInfinity), (double.NegativeInfinity, 0.5, double.PositiveInfinity),
+            (0, 0, Math.Log(2)), (0, 1, Math.Log(2)), (-100, 0, Math.Exp(-100)), (40, 1, Math.Exp(-40)),
+        };
+        int rows = cases.Length;
+        var lf = cases.Select(c => (float)c.L).ToArray(); var tf = cases.Select(c => (float)c.T).ToArray();
+        var ld = cases.Select(c => c.L).ToArray(); var td = cases.Select(c => c.T).ToArray();
+        var of = new float[rows]; var od = new double[rows];
+        Fused.BceWithLogitsRowSum(lf, tf, of, rows, 1);
+        Fused.BceWithLogitsRowSum(ld, td, od, rows, 1);
+        for (int r = 0; r < rows; r++)
+        {
+            double e = cases[r].Expected;
+            Assert.That(od[r], double.IsInfinity(e) ? Is.EqualTo(e) : Is.EqualTo(e).Within(1e-15 * Math.Abs(e) + 1e-300), $"double row {r}");
+            double ef = (float)e;
+            Assert.That((double)of[r], double.IsInfinity(ef) ? Is.EqualTo(ef) : Is.EqualTo(ef).Within(1e-6 * Math.Abs(ef) + 1e-44), $"float row {r}");
+        }
+        // A full-width row of huge logits (the vector body, not only tails) is finite too.
+        var l = Enumerable.Range(0, 64).Select(i => i % 2 == 0 ? 1e30f : -1e30f).ToArray();
+        var t = Enumerable.Range(0, 64).Select(i => i % 2 == 0 ? 1f : 0f).ToArray();
+        var o = new float[1];
+        Fused.BceWithLogitsRowSum(l, t, o, 1, 64);
+        Assert.That(o[0], Is.EqualTo(0f));
+    }
+
+    // ------------------------------------------------------------------ special values
+
+    [Test]
+    public void NanAndInfinity_PropagateLikeTheReference([Values] Path path)
+    {
+        SpecialCase<float>(path, new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1f, -1f, 50f, -50f, 1e-40f, float.MaxValue, -float.MaxValue });
+        SpecialCase<double>(path, new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.0, -0.0, 1.0, -1.0, 500.0, -500.0, 1e-310, double.MaxValue, -double.MaxValue });
+    }
+
+    private static void SpecialCase<T>(Path path, T[] specials) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Every ordered pair (and triple, cycled) of special values, laid out over 3 rows x (k) cols so tails are hit.
+        int k = specials.Length;
+        int cols = k * k, rows = 3, n = rows * cols;
+        var a = new T[n]; var b = new T[n]; var c = new T[n];
+        for (int i = 0; i < n; i++) { a[i] = specials[i % k]; b[i] = specials[(i / k) % k]; c[i] = specials[(i / (k * k) + i) % k]; }
+        string ctx(string what) => $"{typeof(T).Name} {what} {path}";
+        using var _ = Force(path);
+
+        var bias = b.AsSpan(0, cols).ToArray();
+        foreach (Fused.Activation act in Enum.GetValues<Fused.Activation>())
+        {
+            var e = new T[n]; var y = new T[n];
+            ReferenceFused.BiasActivation<T>(a, bias, e, rows, cols, act, T.CreateTruncating(0.1));
+            CallForward(a, bias, y, rows, cols, act);
+            AssertClose<T>(e, y, ElementUlps, ctx(act.ToString()));
+
+            var yy = new T[n];
+            ReferenceFused.BiasActivation<T>(a, new T[cols], yy, rows, cols, act, T.CreateTruncating(0.1));
+            var ep = new T[n]; var eb = new T[cols]; var dp = new T[n]; var db = new T[cols];
+            ReferenceFused.BiasActivationBackward<T>(yy, b, ep, eb, rows, cols, act, T.CreateTruncating(0.1));
+            CallBackward(yy, b, dp, db, rows, cols, act);
+            AssertClose<T>(ep, dp, ElementUlps, ctx("backward dPre " + act));
+            for (int j = 0; j < cols; j++)
+                Assert.That(T.IsNaN(db[j]), Is.EqualTo(T.IsNaN(eb[j])), ctx($"backward dBias NaN-ness {act} col {j}"));
+        }
+
+        var z = new T[n]; var ez = new T[n];
+        ReferenceFused.Reparameterize<T>(a, b, c, ez);
+        if (typeof(T) == typeof(float)) Fused.Reparameterize((float[])(object)a, (float[])(object)b, (float[])(object)c, (float[])(object)z);
+        else Fused.Reparameterize((double[])(object)a, (double[])(object)b, (double[])(object)c, (double[])(object)z);
+        AssertClose<T>(ez, z, ElementUlps, ctx("reparameterize"));
+
+        foreach (Loss loss in Enum.GetValues<Loss>())
+        {
+            // One element per row so each row's NaN/Inf status is that of a single term.
+            var e = new T[n]; var o = new T[n];
+            ComputeRows(loss, a, b, c, e, n, 1, reference: true);
+            ComputeRows(loss, a, b, c, o, n, 1, reference: false);
+            AssertClose<T>(e, o, ElementUlps, ctx(loss.ToString()));
+            // Whole rows: NaN-ness and infinities agree (finite values are covered by RowLosses_MatchReference).
+            var er = new T[rows]; var or = new T[rows];
+            ComputeRows(loss, a, b, c, er, rows, cols, reference: true);
+            ComputeRows(loss, a, b, c, or, rows, cols, reference: false);
+            for (int r = 0; r < rows; r++)
+            {
+                Assert.That(T.IsNaN(or[r]), Is.EqualTo(T.IsNaN(er[r])), ctx($"{loss} row {r} NaN-ness"));
+                if (T.IsInfinity(er[r])) Assert.That(or[r], Is.EqualTo(er[r]), ctx($"{loss} row {r} infinity"));
+            }
+        }
+
+        static void CallForward(T[] x, T[] bias, T[] y, int rows, int cols, Fused.Activation act)
+        {
+            if (typeof(T) == typeof(float)) Fused.BiasActivation((float[])(object)x, (float[])(object)bias, (float[])(object)y, rows, cols, act, 0.1f);
+            else Fused.BiasActivation((double[])(object)x, (double[])(object)bias, (double[])(object)y, rows, cols, act, 0.1);
+        }
+
+        static void CallBackward(T[] y, T[] dy, T[] dPre, T[] dBias, int rows, int cols, Fused.Activation act)
+        {
+            if (typeof(T) == typeof(float)) Fused.BiasActivationBackward((float[])(object)y, (float[])(object)dy, (float[])(object)dPre, (float[])(object)dBias, rows, cols, act, 0.1f);
+            else Fused.BiasActivationBackward((double[])(object)y, (double[])(object)dy, (double[])(object)dPre, (double[])(object)dBias, rows, cols, act, 0.1);
+        }
+    }
+
+    [Test]
+    public void SubnormalInputs_MatchReference([Values] Path path)
+    {
+        SubnormalCase<float>(path, float.Epsilon, 1.17549435e-38f);
+        SubnormalCase<double>(path, double.Epsilon, 2.2250738585072014e-308);
+    }
+
+    private static void SubnormalCase<T>(Path path, T smallest, T minNormal) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        using var _ = Force(path);
+        var rng = new Random(3);
+        int rows = 3, cols = 37, n = rows * cols;
+        // Values spread over the whole subnormal range, both signs.
+        var a = new T[n];
+        for (int i = 0; i < n; i++)
+        {
+            T v = minNormal * T.CreateTruncating(Math.Pow(2, -rng.Next(1, typeof(T) == typeof(float) ? 24 : 53)));
+            if (i % 5 == 0) v = smallest * T.CreateTruncating(rng.Next(1, 8));
+            a[i] = i % 2 == 0 ? v : -v;
+            Assert.That(T.IsSubnormal(a[i]), Is.True);
+        }
+        var zeros = new T[cols];
+        foreach (Fused.Activation act in Enum.GetValues<Fused.Activation>())
+        {
+            var e = new T[n]; var y = new T[n];
+            ReferenceFused.BiasActivation<T>(a, zeros, e, rows, cols, act, T.CreateTruncating(0.5));
+            if (typeof(T) == typeof(float)) Fused.BiasActivation((float[])(object)a, (float[])(object)zeros, (float[])(object)y, rows, cols, act, 0.5f);
+            else Fused.BiasActivation((double[])(object)a, (double[])(object)zeros, (double[])(object)y, rows, cols, act, 0.5);
+            AssertClose<T>(e, y, ElementUlps, $"{typeof(T).Name} subnormal {act} {path}");
+        }
+        var abs = a.Select(v => T.Abs(v)).ToArray();
+        foreach (Loss loss in Enum.GetValues<Loss>())
+        {
+            var e = new T[n]; var o = new T[n];
+            ComputeRows(loss, a, abs, a, e, n, 1, reference: true);
+            ComputeRows(loss, a, abs, a, o, n, 1, reference: false);
+            AssertClose<T>(e, o, ElementUlps, $"{typeof(T).Name} subnormal {loss} {path}");
+        }
+        var z = new T[n]; var ez = new T[n];
+        ReferenceFused.Reparameterize<T>(a, a, abs, ez);
+        if (typeof(T) == typeof(float)) Fused.Reparameterize((float[])(object)a, (float[])(object)a, (float[])(object)abs, (float[])(object)z);
+        else Fused.Reparameterize((double[])(object)a, (double[])(object)a, (double[])(object)abs, (double[])(object)z);
+        AssertClose<T>(ez, z, 2, $"{typeof(T).Name} subnormal reparameterize {path}");
+    }
+
+    // ------------------------------------------------------------------ Adam
+
+    [Test]
+    public void Adam_MatchesReferenceBitForBit_OverSeveralSteps([Values] Path path, [Values] bool decoupled)
+    {
+        AdamCase<float>(path, decoupled);
+        AdamCase<double>(path, decoupled);
+    }
+
+    private static void AdamCase<T>(Path path, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(decoupled ? 1 : 2);
+        T lr = T.CreateTruncating(1e-3), b1 = T.CreateTruncating(0.9), b2 = T.CreateTruncating(0.999), eps = T.CreateTruncating(1e-8), wd = T.CreateTruncating(0.01);
+        foreach (int n in Cols.Concat(new[] { 0, 100, 1001 }))
+        {
+            var p0 = RandomArray<T>(rng, n, r => r.NextDouble() * 2 - 1);
+            var (pf, mf, vf) = ((T[])p0.Clone(), new T[n], new T[n]);
+            var (pr, mr, vr) = ((T[])p0.Clone(), new T[n], new T[n]);
+            for (int step = 1; step <= 5; step++)
+            {
+                var g = RandomArray<T>(rng, n, r => (r.NextDouble() - 0.5) * Math.Pow(10, -r.Next(0, 4)));
+                using (Force(path)) Call(pf, g, mf, vf, lr, b1, b2, eps, wd, decoupled, step);
+                ReferenceFused.AdamUpdate<T>(pr, g, mr, vr, lr, b1, b2, eps, wd, decoupled, step);
+                string ctx = $"{typeof(T).Name} n={n} step={step} decoupled={decoupled} {path}";
+                Assert.That(pf, Is.EqualTo(pr), "param " + ctx);
+                Assert.That(mf, Is.EqualTo(mr), "m " + ctx);
+                Assert.That(vf, Is.EqualTo(vr), "v " + ctx);
+            }
+        }
+
+        static void Call(T[] p, T[] g, T[] m, T[] v, T lr, T b1, T b2, T eps, T wd, bool decoupled, int step)
+        {
+            if (typeof(T) == typeof(float))
+                Fused.AdamUpdate((float[])(object)p, (float[])(object)g, (float[])(object)m, (float[])(object)v,
+                    float.CreateTruncating(lr), float.CreateTruncating(b1), float.CreateTruncating(b2), float.CreateTruncating(eps), float.CreateTruncating(wd), decoupled, step);
+            else
+                Fused.AdamUpdate((double[])(object)p, (double[])(object)g, (double[])(object)m, (double[])(object)v,
+                    double.CreateTruncating(lr), double.CreateTruncating(b1), double.CreateTruncating(b2), double.CreateTruncating(eps), double.CreateTruncating(wd), decoupled, step);
+        }
+    }
+
+    [Test]
+    public void Adam_MatchesThePapersFormula([Values] bool decoupled)
+    {
+        // The hoisted form equals p -= lr m_hat / (sqrt(v_hat) + eps) + lr wd p (AdamW) or Adam on g + wd p (L2).
+        const int n = 257;
+        var rng = new Random(9);
+        double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+        var p = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var pe = (double[])p.Clone();
+        var m = new double[n]; var v = new double[n]; var me = new double[n]; var ve = new double[n];
+        for (int t = 1; t <= 10; t++)
+        {
+            var g = Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            Fused.AdamUpdate(p, g, m, v, lr, b1, b2, eps, wd, decoupled, t);
+            for (int i = 0; i < n; i++)
+            {
+                double gi = decoupled ? g[i] : g[i] + wd * pe[i];
+                me[i] = b1 * me[i] + (1 - b1) * gi;
+                ve[i] = b2 * ve[i] + (1 - b2) * gi * gi;
+                double mhat = me[i] / (1 - Math.Pow(b1, t)), vhat = ve[i] / (1 - Math.Pow(b2, t));
+                pe[i] -= lr * mhat / (Math.Sqrt(vhat) + eps) + (decoupled ? lr * wd * pe[i] : 0);
+            }
+        }
+        for (int i = 0; i < n; i++) Assert.That(p[i], Is.EqualTo(pe[i]).Within(1e-12));
+    }
+
+    // ------------------------------------------------------------------ widths agree, argument checks
+
+    [Test]
+    public void ElementwiseKernels_GiveIdenticalBits_OnBothVectorWidths()
+    {
+        if (FusedSimd.Hardware < FusedSimd.Level.V512) Assert.Ignore("needs AVX-512 to compare with the AVX2 path");
+        var rng = new Random(8);
+        int rows = 4, cols = 70, n = rows * cols;
+        var x = RandomArray<float>(rng, n, Mixed); var b = RandomArray<float>(rng, cols, Mixed);
+        var xd = RandomArray<double>(rng, n, Mixed); var bd = RandomArray<double>(rng, cols, Mixed);
+        foreach (Fused.Activation act in Enum.GetValues<Fused.Activation>())
+        {
+            var y512 = new float[n]; var y256 = new float[n]; var d512 = new double[n]; var d256 = new double[n];
+            using (Force(Path.V512)) { Fused.BiasActivation(x, b, y512, rows, cols, act, 0.1f); Fused.BiasActivation(xd, bd, d512, rows, cols, act, 0.1); }
+            using (Force(Path.V256)) { Fused.BiasActivation(x, b, y256, rows, cols, act, 0.1f); Fused.BiasActivation(xd, bd, d256, rows, cols, act, 0.1); }
+            Assert.That(y256, Is.EqualTo(y512), act.ToString());
+            Assert.That(d256, Is.EqualTo(d512), act.ToString());
+        }
+    }
+
+    [Test]
+    public void Arguments_AreValidated()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Fused.BiasActivation(new float[6], new float[3], new float[5], 2, 3, Fused.Activation.Relu, 0f));
+        Assert.That(ex!.ParamName, Is.EqualTo("y"));
+        Assert.That(ex.Message, Does.Contain("5").And.Contain("6"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.BiasActivation(new float[6], new float[2], new float[6], 2, 3, Fused.Activation.Relu, 0f));
+        Assert.That(ex!.ParamName, Is.EqualTo("bias"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.BceWithLogitsRowSum(new double[6], new double[6], new double[3], 2, 3));
+        Assert.That(ex!.ParamName, Is.EqualTo("outRows"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.GaussianLogDensityRows(new float[6], new float[6], new float[7], new float[2], 2, 3));
+        Assert.That(ex!.ParamName, Is.EqualTo("logvar"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.KlStandardNormalRows(new float[6], new float[5], new float[2], 2, 3));
+        Assert.That(ex!.ParamName, Is.EqualTo("logvar"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.Reparameterize(new float[4], new float[4], new float[3], new float[4]));
+        Assert.That(ex!.ParamName, Is.EqualTo("eps"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.AdamUpdate(new float[4], new float[4], new float[4], new float[5], 1f, 0.9f, 0.999f, 1e-8f, 0f, true, 1));
+        Assert.That(ex!.ParamName, Is.EqualTo("v"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fused.AdamUpdate(new float[4], new float[4], new float[4], new float[4], 1f, 0.9f, 0.999f, 1e-8f, 0f, true, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fused.BiasActivation(new float[6], new float[3], new float[6], 2, 3, (Fused.Activation)99, 0f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fused.BiasActivationBackward(new float[6], new float[6], new float[6], new float[3], 2, 3, Fused.Activation.LeakyRelu, -0.1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fused.BiasActivation(new float[6], new float[3], new float[6], -2, -3, Fused.Activation.Relu, 0f));
+        // Partial overlap is rejected, exact aliasing accepted.
+        var buf = new float[10];
+        ex = Assert.Throws<ArgumentException>(() => Fused.BiasActivation(buf.AsSpan(0, 6), new float[3], buf.AsSpan(1, 6), 2, 3, Fused.Activation.Relu, 0f));
+        Assert.That(ex!.ParamName, Is.EqualTo("y"));
+        Assert.DoesNotThrow(() => Fused.BiasActivation(buf.AsSpan(0, 6), new float[3], buf.AsSpan(0, 6), 2, 3, Fused.Activation.Relu, 0f));
+        ex = Assert.Throws<ArgumentException>(() => Fused.KlStandardNormalRows(buf.AsSpan(0, 6), buf.AsSpan(4, 6), buf.AsSpan(2, 2), 2, 3));
+        Assert.That(ex!.ParamName, Is.EqualTo("outRows"));
+        ex = Assert.Throws<ArgumentException>(() => Fused.AdamUpdate(buf.AsSpan(0, 4), new float[4], buf.AsSpan(4, 4), buf.AsSpan(2, 4), 1f, 0.9f, 0.999f, 1e-8f, 0f, true, 1));
+        Assert.That(ex!.ParamName, Is.EqualTo("param"));
+        // Empty shapes are fine.
+        Assert.DoesNotThrow(() => Fused.BceWithLogitsRowSum(Array.Empty<float>(), Array.Empty<float>(), new float[3], 3, 0));
+    }
+
+    // ------------------------------------------------------------------ the vector exp/log underneath
+
+    [Test]
+    public void VectorExpAndLog_AreWithinOneUlp_Float()
+    {
+        int worstExp = 0, worstLog = 0;
+        var rng = new Random(123);
+        var xs = new float[16];
+        for (int it = 0; it < 40_000; it++)
+        {
+            for (int j = 0; j < 16; j++) xs[j] = (float)(rng.NextDouble() * 200 - 105);
+            var e = FusedMath.Exp(Vector512.Create(xs));
+            for (int j = 0; j < 16; j++) worstExp = Math.Max(worstExp, UlpDistance(e[j], (float)Math.Exp(xs[j])));
+            // log over all binades, subnormals included.
+            for (int j = 0; j < 16; j++) xs[j] = BitConverter.Int32BitsToSingle(rng.Next(1, 0x7F800000));
+            var l = FusedMath.Log(Vector512.Create(xs));
+            for (int j = 0; j < 16; j++) worstLog = Math.Max(worstLog, UlpDistance(l[j], (float)Math.Log(xs[j])));
+        }
+        TestContext.Out.WriteLine($"float exp worst {worstExp} ulp, log worst {worstLog} ulp");
+        Assert.That(worstExp, Is.LessThanOrEqualTo(1));
+        Assert.That(worstLog, Is.LessThanOrEqualTo(1));
+        // Special values.
+        var s = Vector512.Create(new[] { 0f, -0f, 1f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.72f, 89f, -87.3f, -103.9f, -104f, -200f, 1e-45f, -1f, 2f, 0.5f });
+        var es = FusedMath.Exp(s);
+        Assert.That(es[0], Is.EqualTo(1f)); Assert.That(es[1], Is.EqualTo(1f)); Assert.That(es[2], Is.EqualTo(MathF.E));
+        Assert.That(float.IsNaN(es[3])); Assert.That(es[4], Is.EqualTo(float.PositiveInfinity)); Assert.That(es[5], Is.EqualTo(0f));
+        Assert.That(es[7], Is.EqualTo(float.PositiveInfinity)); Assert.That(es[11], Is.EqualTo(0f));
+        Assert.That(UlpDistance(es[8], (float)Math.Exp(s[8])), Is.LessThanOrEqualTo(1), "subnormal result");
+        Assert.That(UlpDistance(es[9], (float)Math.Exp(s[9])), Is.LessThanOrEqualTo(1), "deep subnormal result");
+        var ls = FusedMath.Log(s);
+        Assert.That(ls[0], Is.EqualTo(float.NegativeInfinity)); Assert.That(ls[1], Is.EqualTo(float.NegativeInfinity));
+        Assert.That(ls[2], Is.EqualTo(0f)); Assert.That(float.IsNaN(ls[3])); Assert.That(ls[4], Is.EqualTo(float.PositiveInfinity));
+        Assert.That(float.IsNaN(ls[5])); Assert.That(float.IsNaN(ls[13]));
+        Assert.That(UlpDistance(ls[12], (float)Math.Log(s[12])), Is.LessThanOrEqualTo(1));
+    }
+
+    [Test]
+    public void VectorExpAndLog_AreWithinTwoUlpOfTheRuntime_Double()
+    {
+        // Math.Exp/Log are themselves within 1 ulp (glibc), so 2 ulps of them bounds ours at about 1.
+        long worstExp = 0, worstLog = 0;
+        var rng = new Random(321);
+        var xs = new double[8];
+        for (int it = 0; it < 40_000; it++)
+        {
+            for (int j = 0; j < 8; j++) xs[j] = rng.NextDouble() * 1500 - 750;
+            var e = FusedMath.Exp(Vector512.Create(xs));
+            for (int j = 0; j < 8; j++) worstExp = Math.Max(worstExp, UlpDistance(e[j], Math.Exp(xs[j])));
+            for (int j = 0; j < 8; j++) xs[j] = BitConverter.Int64BitsToDouble(rng.NextInt64(1, 0x7FF0000000000000));
+            var l = FusedMath.Log(Vector512.Create(xs));
+            for (int j = 0; j < 8; j++) worstLog = Math.Max(worstLog, UlpDistance(l[j], Math.Log(xs[j])));
+        }
+        TestContext.Out.WriteLine($"double exp worst {worstExp} ulp, log worst {worstLog} ulp (vs Math)");
+        Assert.That(worstExp, Is.LessThanOrEqualTo(2));
+        Assert.That(worstLog, Is.LessThanOrEqualTo(2));
+        var s = Vector512.Create(0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 709.78, 710.0, -745.0, 5e-324);
+        var es = FusedMath.Exp(s);
+        Assert.That(es[0], Is.EqualTo(1.0)); Assert.That(double.IsNaN(es[1])); Assert.That(es[2], Is.EqualTo(double.PositiveInfinity));
+        Assert.That(es[3], Is.EqualTo(0.0)); Assert.That(UlpDistance(es[4], Math.Exp(709.78)), Is.LessThanOrEqualTo(2));
+        Assert.That(es[5], Is.EqualTo(double.PositiveInfinity)); Assert.That(es[6], Is.EqualTo(Math.Exp(-745.0)));
+        var ls = FusedMath.Log(s);
+        Assert.That(ls[0], Is.EqualTo(double.NegativeInfinity)); Assert.That(double.IsNaN(ls[1])); Assert.That(ls[2], Is.EqualTo(double.PositiveInfinity));
+        Assert.That(double.IsNaN(ls[3])); Assert.That(UlpDistance(ls[7], Math.Log(5e-324)), Is.LessThanOrEqualTo(1));
+    }
+
+    private static int UlpDistance(float a, float b)
+    {
+        if (a == b) return 0;
+        if (float.IsNaN(a) || float.IsNaN(b)) return int.MaxValue;
+        long ia = BitConverter.SingleToInt32Bits(a), ib = BitConverter.SingleToInt32Bits(b);
+        if (ia < 0) ia = int.MinValue - ia;
+        if (ib < 0) ib = int.MinValue - ib;
+        return (int)Math.Min(int.MaxValue, Math.Abs(ia - ib));
+    }
+
+    private static long UlpDistance(double a, double b)
+    {
+        if (a == b) return 0;
+        if (double.IsNaN(a) || double.IsNaN(b)) return long.MaxValue;
+        long ia = BitConverter.DoubleToInt64Bits(a), ib = BitConverter.DoubleToInt64Bits(b);
+        if (ia < 0) ia = long.MinValue - ia;
+        if (ib < 0) ib = long.MinValue - ib;
+        return Math.Abs(ia - ib);
+    }
+}
