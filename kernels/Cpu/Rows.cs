@@ -3,7 +3,8 @@ using System.Numerics.Tensors;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>Row gathers and scatters: embedding-style lookups of whole rows by index.</summary>
+/// <summary>Row gathers and scatters: embedding-style lookups of whole rows by index (copies and exact adds, identical
+/// to the twins in <see cref="Engine.Kernels.Reference.ReferenceElementwise"/>).</summary>
 public static class Rows
 {
     /// <summary>dst[i, :] = src[indices[i], :], rows of <paramref name="rowLength"/> elements.</summary>
@@ -19,12 +20,16 @@ public static class Rows
         }
     }
 
-    /// <summary>dst[indices[i], :] += src[i, :] (repeated indices accumulate).</summary>
+    /// <summary>dst[indices[i], :] += src[i, :] (repeated indices accumulate, in order).</summary>
     public static void ScatterAdd<T>(ReadOnlySpan<T> src, int rowLength, ReadOnlySpan<int> indices, Span<T> dst) where T : unmanaged, INumber<T>
     {
+        int rows = rowLength == 0 ? 0 : dst.Length / rowLength;
         for (int i = 0; i < indices.Length; i++)
         {
-            var d = dst.Slice(indices[i] * rowLength, rowLength);
+            int r = indices[i];
+            if ((uint)r >= (uint)rows && rowLength != 0)
+                throw new ArgumentOutOfRangeException(nameof(indices), $"Index {r} at position {i} is out of range for {rows} rows.");
+            var d = dst.Slice(r * rowLength, rowLength);
             TensorPrimitives.Add(d, src.Slice(i * rowLength, rowLength), d);
         }
     }

@@ -10,7 +10,10 @@ public enum BinaryOp { Add, Sub, Mul, Div }
 /// Kernels over an N-d index space given by a shape, reading operands through strides (0 on broadcast
 /// dimensions): NumPy broadcasting, its reverse (summing a gradient back to an operand's shape), strided
 /// copies (expand, permute) and a three-way select. The innermost dimension runs as one contiguous or
-/// scalar-broadcast call to TensorPrimitives; the outer dimensions step an index counter.
+/// scalar-broadcast call to TensorPrimitives; the outer dimensions step an index counter. Every operation is exact
+/// IEEE arithmetic on one element at a time, so results equal the scalar twins in
+/// <see cref="Engine.Kernels.Reference.ReferenceElementwise"/> bit for bit, except <see cref="SumInto{T}"/> onto a
+/// stride-0 innermost dimension, which sums each row with <c>TensorPrimitives.Sum</c> (a reordered sum).
 /// </summary>
 public static class Strided
 {
@@ -145,23 +148,32 @@ public static class Strided
         }
     }
 
-    /// <summary>y[i] = mask[i·mStrides] != 0 ? a[i·aStrides] : b[i·bStrides], y contiguous.</summary>
+    /// <summary>y[i] = mask[i·mStrides] != 0 ? a[i·aStrides] : b[i·bStrides], y contiguous (a NaN mask selects a).</summary>
     public static void Where<T>(ReadOnlySpan<T> mask, ReadOnlySpan<int> mStrides, ReadOnlySpan<T> a, ReadOnlySpan<int> aStrides,
         ReadOnlySpan<T> b, ReadOnlySpan<int> bStrides, Span<T> y, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = shape.Length;
         int total = Count(shape);
+        if (y.Length < total) throw new ArgumentException($"Output holds {y.Length} elements; the shape needs {total}.", nameof(y));
         if (total == 0) return;
+        if (rank == 0) { y[0] = mask[0] != T.Zero ? a[0] : b[0]; return; }
+        int inner = shape[rank - 1];
+        int sm = mStrides[rank - 1], sa = aStrides[rank - 1], sb = bStrides[rank - 1];
         Span<int> idx = stackalloc int[rank];
-        for (int i = 0; i < total; i++)
+        int mo = 0, ao = 0, bo = 0;
+        for (int yo = 0; yo < total; yo += inner)
         {
-            int mo = 0, ao = 0, bo = 0, rem = i;
-            for (int d = rank - 1; d >= 0; d--)
+            var row = y.Slice(yo, inner);
+            for (int i = 0; i < inner; i++) row[i] = mask[mo + i * sm] != T.Zero ? a[ao + i * sa] : b[bo + i * sb];
+            // Step the outer index once, keeping all three offsets in step.
+            for (int d = rank - 2; d >= 0; d--)
             {
-                int k = rem % shape[d]; rem /= shape[d];
-                mo += k * mStrides[d]; ao += k * aStrides[d]; bo += k * bStrides[d];
+                idx[d]++;
+                mo += mStrides[d]; ao += aStrides[d]; bo += bStrides[d];
+                if (idx[d] < shape[d]) break;
+                mo -= mStrides[d] * shape[d]; ao -= aStrides[d] * shape[d]; bo -= bStrides[d] * shape[d];
+                idx[d] = 0;
             }
-            y[i] = mask[mo] != T.Zero ? a[ao] : b[bo];
         }
     }
 

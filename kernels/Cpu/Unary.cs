@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Engine.Kernels.Reference;
 
 namespace Engine.Kernels.Cpu;
 
@@ -20,8 +21,17 @@ public enum UnaryOp
 
 /// <summary>
 /// Elementwise unary kernels on contiguous spans: y = f(x) and its backward dx += dy * f'(x).
-/// Forward passes use TensorPrimitives (vectorized, Vector512 where the hardware has it).
 /// </summary>
+/// <remarks>
+/// The semantics (formulas, NaN and infinity handling) are those of the scalar twins
+/// <see cref="ReferenceElementwise.UnaryForward{T}"/> and <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>,
+/// which also run on hardware without AVX2. Single-instruction rules and those TensorPrimitives does fastest run
+/// through TensorPrimitives (neg, log, sqrt, square, abs, tanh, pow, scale, add); exp, sigmoid, softplus,
+/// log-sigmoid, log1p, relu, leaky relu, clamp and every backward rule are hand-written Vector512/Vector256 loops
+/// (<see cref="Simd"/>) on <see cref="FusedMath"/>'s exp and log (&lt;= 1 ulp). Exact operations (+, -, *, /,
+/// selects) are evaluated in the twin's order, so those rules agree with it bit for bit; the transcendental ones
+/// agree to a few ulps.
+/// </remarks>
 public static class Unary
 {
     /// <summary>y = f(x). <paramref name="y"/> may alias <paramref name="x"/> exactly.</summary>
@@ -30,62 +40,40 @@ public static class Unary
     {
         if (y.Length != x.Length)
             throw new ArgumentException($"Output length {y.Length} differs from input length {x.Length}.", nameof(y));
+        if (!Simd.Vectorized)
+        {
+            ReferenceElementwise.UnaryForward(op, x, y, p0, p1);
+            return;
+        }
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
-            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); break;
+            case UnaryOp.Exp: Simd.Map1(x, y, new ExpOp<T>()); break;
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
-            case UnaryOp.Log1p: TensorPrimitives.LogP1(x, y); break;
+            case UnaryOp.Log1p: Simd.Map1(x, y, new Log1pOp<T>()); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
-            case UnaryOp.Relu: Simd.Relu(x, y); break;
-            case UnaryOp.LeakyRelu: Simd.LeakyRelu(x, y, p0); break;
-            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case UnaryOp.Relu: Simd.Map1(x, y, new ReluOp<T>()); break;
+            case UnaryOp.LeakyRelu:
+                if (p0 == T.Zero) Simd.Map1(x, y, new ReluOp<T>());
+                else Simd.Map1(x, y, new LeakyReluOp<T>(p0));
+                break;
+            case UnaryOp.Sigmoid: Simd.Map1(x, y, new SigmoidOp<T>()); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
-            case UnaryOp.Softplus: Softplus(x, y, negate: false); break;
-            case UnaryOp.LogSigmoid: Softplus(x, y, negate: true); break;
+            case UnaryOp.Softplus: Simd.Map1(x, y, new SoftplusOp<T>()); break;
+            case UnaryOp.LogSigmoid: Simd.Map1(x, y, new LogSigmoidOp<T>()); break;
             case UnaryOp.Pow: TensorPrimitives.Pow(x, p0, y); break;
-            case UnaryOp.Clamp: Simd.Clamp(x, y, p0, p1); break;
+            case UnaryOp.Clamp: Simd.Map1(x, y, new ClampOp<T>(p0, p1)); break;
             case UnaryOp.Scale: TensorPrimitives.Multiply(x, p0, y); break;
             case UnaryOp.AddScalar: TensorPrimitives.Add(x, p0, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op.");
         }
     }
 
-    // softplus(x) = max(x, 0) + log1p(exp(-|x|)), stable for |x| large; log sigmoid(x) = -softplus(-x)
-    //             = min(x, 0) - log1p(exp(-|x|)).
-    private static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y, bool negate)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        const int Chunk = 256;
-        Span<T> t = stackalloc T[Chunk];
-        for (int s = 0; s < x.Length; s += Chunk)
-        {
-            int n = Math.Min(Chunk, x.Length - s);
-            var xs = x.Slice(s, n);
-            var ts = t[..n];
-            TensorPrimitives.Abs(xs, ts);
-            TensorPrimitives.Negate(ts, ts);
-            TensorPrimitives.Exp(ts, ts);
-            TensorPrimitives.LogP1(ts, ts);
-            var ys = y.Slice(s, n);
-            if (negate)
-            {
-                TensorPrimitives.Min(xs, T.Zero, ys);
-                TensorPrimitives.Subtract(ys, ts, ys);
-            }
-            else
-            {
-                TensorPrimitives.Max(xs, T.Zero, ys);
-                TensorPrimitives.Add(ys, ts, ys);
-            }
-        }
-    }
-
     /// <summary>
     /// dx += dy * f'(x), given the forward input <paramref name="x"/> and output <paramref name="y"/>
-    /// (each rule reads whichever is cheaper).
+    /// (each rule reads whichever is cheaper; see <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>).
     /// </summary>
     public static void BackwardAccumulate<T>(UnaryOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx, T p0, T p1)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -93,32 +81,49 @@ public static class Unary
         int n = dx.Length;
         if (x.Length != n || y.Length != n || dy.Length != n)
             throw new ArgumentException($"Lengths differ: x {x.Length}, y {y.Length}, dy {dy.Length}, dx {n}.");
-        T one = T.One, two = T.One + T.One, half = T.One / two;
+        if (!Simd.Vectorized)
+        {
+            ReferenceElementwise.UnaryBackwardAccumulate(op, x, y, dy, dx, p0, p1);
+            return;
+        }
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Subtract(dx, dy, dx); break;
             case UnaryOp.Exp: TensorPrimitives.MultiplyAdd(dy, y, dx, dx); break;
             case UnaryOp.Scale: TensorPrimitives.MultiplyAdd(dy, p0, dx, dx); break;
             case UnaryOp.AddScalar: TensorPrimitives.Add(dx, dy, dx); break;
-            case UnaryOp.Relu: Simd.ReluBackward(x, dy, dx, T.Zero); break;
-            case UnaryOp.LeakyRelu: Simd.ReluBackward(x, dy, dx, p0); break;
-            case UnaryOp.Sigmoid: Simd.SigmoidBackward(y, dy, dx); break;
-            case UnaryOp.Tanh: Simd.TanhBackward(y, dy, dx); break;
-            case UnaryOp.Log: for (int i = 0; i < n; i++) dx[i] += dy[i] / x[i]; break;
-            case UnaryOp.Log1p: for (int i = 0; i < n; i++) dx[i] += dy[i] / (one + x[i]); break;
-            case UnaryOp.Sqrt: for (int i = 0; i < n; i++) dx[i] += dy[i] * half / y[i]; break;
-            case UnaryOp.Square: for (int i = 0; i < n; i++) dx[i] += dy[i] * two * x[i]; break;
-            case UnaryOp.Abs: for (int i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > T.Zero ? one : x[i] < T.Zero ? -one : T.Zero); break;
-            case UnaryOp.Softplus: for (int i = 0; i < n; i++) dx[i] += dy[i] * Sigmoid(x[i]); break;
-            case UnaryOp.LogSigmoid: for (int i = 0; i < n; i++) dx[i] += dy[i] * Sigmoid(-x[i]); break;
+            case UnaryOp.Relu: Simd.Map3(x, dy, dx, dx, new ReluBackOp<T>()); break;
+            case UnaryOp.LeakyRelu:
+                if (p0 == T.Zero) Simd.Map3(x, dy, dx, dx, new ReluBackOp<T>());
+                else Simd.Map3(x, dy, dx, dx, new LeakyReluBackOp<T>(p0));
+                break;
+            case UnaryOp.Sigmoid: Simd.Map3(y, dy, dx, dx, new SigmoidBackOp<T>()); break;
+            case UnaryOp.Tanh: Simd.Map3(y, dy, dx, dx, new TanhBackOp<T>()); break;
+            case UnaryOp.Log: Simd.Map3(x, dy, dx, dx, new LogBackOp<T>()); break;
+            case UnaryOp.Log1p: Simd.Map3(x, dy, dx, dx, new Log1pBackOp<T>()); break;
+            case UnaryOp.Sqrt: Simd.Map3(y, dy, dx, dx, new SqrtBackOp<T>()); break;
+            case UnaryOp.Square: Simd.Map3(x, dy, dx, dx, new SquareBackOp<T>()); break;
+            case UnaryOp.Abs: Simd.Map3(x, dy, dx, dx, new AbsBackOp<T>()); break;
+            case UnaryOp.Softplus: Simd.Map3(x, dy, dx, dx, new SoftplusBackOp<T>()); break;
+            case UnaryOp.LogSigmoid: Simd.Map3(x, dy, dx, dx, new LogSigmoidBackOp<T>()); break;
+            case UnaryOp.Clamp: Simd.Map3(x, dy, dx, dx, new ClampBackOp<T>(p0, p1)); break;
             case UnaryOp.Pow:
+            {
                 if (p0 == T.Zero) break;
-                for (int i = 0; i < n; i++) dx[i] += dy[i] * p0 * T.Pow(x[i], p0 - one);
+                // x^(p - 1) through TensorPrimitives.Pow (the runtime's scalar pow) into a stack chunk, then one fused pass.
+                const int Chunk = 256;
+                Span<T> t = stackalloc T[Chunk];
+                T pm1 = p0 - T.One;
+                for (int s = 0; s < n; s += Chunk)
+                {
+                    int len = Math.Min(Chunk, n - s);
+                    var ts = t[..len];
+                    TensorPrimitives.Pow(x.Slice(s, len), pm1, ts);
+                    var d = dx.Slice(s, len);
+                    Simd.Map3(ts, dy.Slice(s, len), d, d, new PowBackOp<T>(p0));
+                }
                 break;
-            case UnaryOp.Clamp:
-                // The gradient passes where the input lies inside [min, max], bounds included (as PyTorch).
-                for (int i = 0; i < n; i++) if (x[i] >= p0 && x[i] <= p1) dx[i] += dy[i];
-                break;
+            }
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op.");
         }
     }

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Engine.Cli.Output;
+using Engine.Models.Data;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>Options shared by several commands, and the data-set loading every command does the same way.</summary>
+internal static class Common
+{
+    public static readonly Option<int> Threads = new("--threads")
+    {
+        Description = "Threads the CPU kernels may use (default: all cores).",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors.", Recursive = true };
+
+    public static Option<string?> Data() => new("--data")
+    {
+        Description = $"Folder holding Fashion-MNIST (IDX, gzip or not). Default: $ENGINE_DATA, else {FashionMnist.DebianPath}.",
+    };
+
+    public static Option<bool> Synthetic() => new("--synthetic") { Description = "Use the built-in synthetic image set instead of Fashion-MNIST." };
+
+    public static Option<string> Out(string fallback) => new("--out", "-o")
+    {
+        Description = "Folder for metrics.json, checkpoints and pictures.",
+        DefaultValueFactory = _ => fallback,
+    };
+
+    public static Option<ulong> Seed() => new("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => 0UL };
+
+    public static Option<int?> Limit(string name, string what) => new(name) { Description = $"Use only the first N {what} images." };
+
+    /// <summary>Loads Fashion-MNIST (or the synthetic set), with a clear message about where it looked.</summary>
+    public static (FashionMnist Data, string Name) LoadData(string? dir, bool synthetic, int? trainLimit, int? testLimit, Progress progress)
+    {
+        if (synthetic) return (Limit(SyntheticImages.Create(), trainLimit, testLimit), "synthetic");
+        var found = FashionMnist.Locate(dir);
+        if (found == null)
+        {
+            throw new UserError(dir != null
+                ? $"no Fashion-MNIST files (train-images-idx3-ubyte[.gz] ...) in '{dir}'"
+                : $"Fashion-MNIST not found in $ENGINE_DATA or {FashionMnist.DebianPath}; install it with 'apt-get install dataset-fashion-mnist', pass --data DIR, or use --synthetic");
+        }
+        progress.Line($"Loading Fashion-MNIST from {found}");
+        return (FashionMnist.Load(found, trainLimit, testLimit), "fashion-mnist");
+    }
+
+    private static FashionMnist Limit(FashionMnist d, int? train, int? test) =>
+        new(train is { } a ? d.Train.Take(a) : d.Train, test is { } b ? d.Test.Take(b) : d.Test);
+
+    public static string[] ClassNames(string dataset) => dataset == "synthetic" ? SyntheticImages.ClassNames : FashionMnist.ClassNames;
+}
+
+/// <summary>An error in what the user asked for: printed as one line, exit code 2.</summary>
+internal sealed class UserError(string message) : Exception(message);
