@@ -28,6 +28,11 @@ public sealed record VaeOptions
     /// without it the likelihood of continuous data is unbounded as a variance collapses to zero.
     /// </summary>
     public double MinDecoderLogVariance { get; init; } = -6;
+    /// <summary>
+    /// Weight initialization of every layer: PyTorch's nn.Linear default unless set (null picks He for the
+    /// ReLU family and Glorot otherwise). The default matches the PyTorch protocol the quality bar comes from.
+    /// </summary>
+    public Init? Init { get; init; } = Nn.Init.PyTorchDefault;
 }
 
 /// <summary>
@@ -51,8 +56,8 @@ public sealed class VariationalAutoencoder : Module, ILatentVariableModel
         var dec = new List<int> { options.LatentSize };
         dec.AddRange(options.Hidden.Reverse());
         dec.Add(options.Decoder == DecoderKind.Gaussian ? 2 * options.InputSize : options.InputSize);
-        Encoder = AddModule("encoder", new Mlp(enc, options.Activation, gen));
-        Decoder = AddModule("decoder", new Mlp(dec, options.Activation, gen));
+        Encoder = AddModule("encoder", new Mlp(enc, options.Activation, gen, options.Init));
+        Decoder = AddModule("decoder", new Mlp(dec, options.Activation, gen, options.Init));
     }
 
     public VaeOptions Options { get; }

@@ -41,14 +41,16 @@ internal static class VaeCommands
         var k = new Option<int>("--k") { Description = "Samples per data point for elbo-mc and iwae.", DefaultValueFactory = _ => 1 };
         var estimator = new Option<string>("--estimator") { Description = "Gradient estimator: plain, stl (sticking the landing) or dreg (doubly reparameterized).", DefaultValueFactory = _ => "plain" };
         var binarize = new Option<string>("--binarize") { Description = "dynamic, static or none (default: dynamic for bernoulli, none for gaussian)." };
+        var init = new Option<string>("--init") { Description = "Weight initialization: xavieruniform, xaviernormal, kaiminguniform, kaimingnormal, lecunnormal or pytorchdefault (the default).", DefaultValueFactory = _ => "pytorchdefault" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last completed epoch." };
         var evalK = new Option<int>("--eval-k") { Description = "After training, estimate log p(x) on the test images with this many importance samples (0: skip).", DefaultValueFactory = _ => 0 };
+        var evalLimit = new Option<int?>("--eval-limit") { Description = "Estimate log p(x) (--eval-k) on the first N test images only." };
         var trainLimit = Common.Limit("--train-limit", "training");
         var testLimit = Common.Limit("--test-limit", "test");
 
         var cmd = new Command("train", "Train a VAE by maximizing the ELBO (or an importance-weighted bound) with Adam.")
         {
-            data, synthetic, outDir, seed, epochs, batch, lr, latent, hidden, activation, decoder, objective, k, estimator, binarize, resume, evalK, trainLimit, testLimit,
+            data, synthetic, outDir, seed, epochs, batch, lr, latent, hidden, activation, decoder, objective, k, estimator, binarize, init, resume, evalK, evalLimit, trainLimit, testLimit,
         };
         cmd.SetAction(p => Run.Guarded(() =>
         {
@@ -62,6 +64,7 @@ internal static class VaeCommands
                     LatentSize = Positive(p.GetValue(latent), "--latent"),
                     Activation = Parse(() => Activations.Parse(p.GetValue(activation)!), "--activation"),
                     Decoder = dec,
+                    Init = ParseEnum<Init>(p.GetValue(init)!.Replace("-", ""), "--init"),
                 },
                 Training = new TrainingOptions
                 {
@@ -74,6 +77,7 @@ internal static class VaeCommands
                 },
                 Resume = p.GetValue(resume),
                 EvalK = NonNegative(p.GetValue(evalK), "--eval-k"),
+                EvalLimit = p.GetValue(evalLimit) is { } el ? Positive(el, "--eval-limit") : null,
             };
             var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), p.GetValue(trainLimit), p.GetValue(testLimit), progress);
             VaeRun.Train(settings, ds, name, new RunDirectory(p.GetValue(outDir)!), progress);

@@ -14,6 +14,7 @@ internal sealed record VaeTrainSettings
     public required TrainingOptions Training { get; init; }
     public bool Resume { get; init; }
     public int EvalK { get; init; }
+    public int? EvalLimit { get; init; }
 }
 
 /// <summary>The work behind the `vae` commands (and the demo): training with checkpoints, evaluation, pictures.</summary>
@@ -77,7 +78,7 @@ internal static class VaeRun
             progress.Line($"epoch {epoch + 1}: train {Objective(trainer)} {r.TrainObjective:F2} nats, test ELBO {r.TestElbo:F2} nats, {r.SamplesPerSecond:F0} images/s");
         }
         WritePictures(model, trainer, data, datasetName, metrics, run, progress);
-        if (s.EvalK > 0) Evaluate(model, trainer, data.Test, s.EvalK, 0, run, progress, metrics);
+        if (s.EvalK > 0) Evaluate(model, trainer, s.EvalLimit is { } n ? data.Test.Take(n) : data.Test, s.EvalK, 0, run, progress, metrics, elboData: data.Test);
         return model;
     }
 
@@ -138,10 +139,12 @@ internal static class VaeRun
         meta.TryGetValue("binarization", out var b) ? Enum.Parse<Binarization>(b, true) : Binarization.Dynamic;
 
     /// <summary>Test ELBO and log p(x) by importance sampling with k samples (and naive Monte Carlo when asked).</summary>
-    public static void Evaluate(VariationalAutoencoder model, VaeTrainer trainer, ImageDataSet test, int k, int naiveK, RunDirectory run, Progress progress, JsonObject? metrics = null)
+    public static void Evaluate(VariationalAutoencoder model, VaeTrainer trainer, ImageDataSet test, int k, int naiveK, RunDirectory run, Progress progress,
+        JsonObject? metrics = null, ImageDataSet? elboData = null)
     {
         metrics ??= run.ReadMetrics() ?? new JsonObject { ["command"] = "vae eval" };
-        double elbo = trainer.EvaluateElbo(test);
+        elboData ??= test;
+        double elbo = trainer.EvaluateElbo(elboData);
         const int Batch = 100;
         var gen = new Generator(trainer.Options.Seed ^ 0x11E5);
         double ll = 0, naive = 0;
@@ -157,11 +160,11 @@ internal static class VaeRun
             if (naiveK > 0) naive += Estimators.NaiveMonteCarlo(model, x, gen, naiveK).Sum();
             bar(++b, batches);
         }
-        var result = new JsonObject { ["elbo"] = elbo, ["log_likelihood"] = ll / test.Count, ["k"] = k, ["images"] = test.Count };
+        var result = new JsonObject { ["elbo"] = elbo, ["elbo_images"] = elboData.Count, ["log_likelihood"] = ll / test.Count, ["k"] = k, ["images"] = test.Count };
         if (naiveK > 0) { result["naive_log_likelihood"] = naive / test.Count; result["naive_k"] = naiveK; }
         metrics["test"] = result;
         run.WriteMetrics(metrics);
-        progress.Line($"test: ELBO {elbo:F2} nats, log p(x) >= {ll / test.Count:F2} nats (importance sampling, k={k})" +
+        progress.Line($"test: ELBO {elbo:F2} nats ({elboData.Count} images), log p(x) ~ {ll / test.Count:F2} nats (importance sampling, k={k})" +
                       (naiveK > 0 ? $", naive Monte Carlo (k={naiveK}) {naive / test.Count:F2} nats" : "") + $", {test.Count} images");
     }
 
