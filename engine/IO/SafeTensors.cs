@@ -78,7 +78,8 @@ public static class SafeTensors
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(bytes.AsSpan(8, (int)headerLen))?.AsObject() ?? throw new InvalidDataException("empty header");
+            header = JsonNode.Parse(bytes.AsSpan(8, (int)headerLen))?.AsObject() ?? throw new InvalidDataException($"'{path}': the safetensors header is empty (null).");
+            _ = header.Count; // JsonObject decodes its property names lazily: force it here, where errors are caught
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -92,7 +93,14 @@ public static class SafeTensors
         {
             if (name == MetadataKey)
             {
-                if (node is JsonObject meta) foreach (var (k, v) in meta) metadata[k] = v?.GetValue<string>() ?? "";
+                try
+                {
+                    if (node is JsonObject meta) foreach (var (k, v) in meta) metadata[k] = v?.GetValue<string>() ?? "";
+                }
+                catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+                {
+                    throw new InvalidDataException($"'{path}': the {MetadataKey} entry must map names to strings ({e.Message}).", e);
+                }
                 continue;
             }
             try

@@ -15,21 +15,41 @@ public static class Idx
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"IDX file '{path}' does not exist.", path);
         byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
-        {
-            try
-            {
-                using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-                using var ms = new MemoryStream();
-                gz.CopyTo(ms);
-                raw = ms.ToArray();
-            }
-            catch (InvalidDataException e)
-            {
-                throw new InvalidDataException($"'{path}' starts like gzip but does not decompress: {e.Message}", e);
-            }
-        }
+        if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) raw = Gunzip(raw, path);
         return Parse(raw, path);
+    }
+
+    // The gzip trailer's ISIZE (uncompressed size mod 2^32) bounds the output before anything is allocated, so a
+    // crafted file cannot make the reader inflate gigabytes; a stream that disagrees with it is corrupt.
+    private static byte[] Gunzip(byte[] gz, string path)
+    {
+        if (gz.Length < 18) throw new InvalidDataException($"'{path}' is a truncated gzip file ({gz.Length} bytes).");
+        uint isize = BinaryPrimitives.ReadUInt32LittleEndian(gz.AsSpan(gz.Length - 4));
+        const uint MaxBytes = 1u << 30;
+        if (isize > MaxBytes) throw new InvalidDataException($"'{path}': the gzip trailer announces {isize} bytes, more than an IDX file of this reader may hold ({MaxBytes}).");
+        var output = new byte[isize];
+        int read = 0;
+        try
+        {
+            using var z = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress);
+            while (read < output.Length)
+            {
+                int n = z.Read(output, read, output.Length - read);
+                if (n == 0) break;
+                read += n;
+            }
+            if (read != output.Length || z.ReadByte() != -1)
+                throw new InvalidDataException($"'{path}': the gzip data does not match its trailer's size ({isize} bytes); the file is truncated or corrupt.");
+        }
+        catch (Exception e) when (e is not InvalidDataException and (IOException or NotSupportedException or ArgumentException))
+        {
+            throw new InvalidDataException($"'{path}' starts like gzip but does not decompress: {e.Message}", e);
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}' starts like gzip but does not decompress: {e.Message}", e);
+        }
+        return output;
     }
 
     /// <summary>Parses IDX bytes; <paramref name="name"/> is used in error messages.</summary>
