@@ -65,12 +65,14 @@ public sealed record FashionMnist(ImageDataSet Train, ImageDataSet Test)
     public static readonly string[] ClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     /// <summary>
-    /// The folder holding the data: <paramref name="explicitDir"/>, else $ENGINE_DATA, else the Debian path;
-    /// null when none of them holds the four files.
+    /// The folder holding the data: <paramref name="explicitDir"/> when given (and only it), else $ENGINE_DATA,
+    /// else the Debian path; null when the folder looked at does not hold the files.
     /// </summary>
     public static string? Locate(string? explicitDir = null)
     {
-        foreach (var dir in new[] { explicitDir, Environment.GetEnvironmentVariable("ENGINE_DATA"), DebianPath })
+        // An explicit folder is the only place looked at: silently training on other data would mislead.
+        if (!string.IsNullOrEmpty(explicitDir)) return Find(explicitDir, "train-images-idx3-ubyte") != null ? explicitDir : null;
+        foreach (var dir in new[] { Environment.GetEnvironmentVariable("ENGINE_DATA"), DebianPath })
             if (!string.IsNullOrEmpty(dir) && Find(dir, "train-images-idx3-ubyte") != null) return dir;
         return null;
     }
