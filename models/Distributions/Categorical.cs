@@ -23,11 +23,19 @@ public sealed class Categorical : Distribution
     /// <summary>The batch shape (one index per event).</summary>
     public override Shape Shape => Logits.Shape.Without(-1);
 
-    /// <summary>log p(k) for a tensor of class indices of the batch shape.</summary>
+    /// <summary>log p(k) for a tensor of class indices of the batch shape, possibly with extra leading sample axes.</summary>
     public override Tensor LogProb(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.Shape != Shape) throw new ArgumentException($"Categorical.LogProb: indices {x.Shape} must have the batch shape {Shape}.", nameof(x));
+        var batch = Shape;
+        bool sampleAxes = x.Shape != batch;
+        if (sampleAxes)
+        {
+            // Leading sample axes are allowed (as for every distribution, and as Kl.MonteCarlo draws): x is [..., batch].
+            bool suffix = x.Rank > batch.Rank;
+            for (int i = 0; suffix && i < batch.Rank; i++) suffix = x.Shape[x.Rank - batch.Rank + i] == batch[i];
+            if (!suffix) throw new ArgumentException($"Categorical.LogProb: indices {x.Shape} must have the batch shape {batch} (leading sample axes may be added).", nameof(x));
+        }
         var idx = x.ToDoubleArray();
         int k = Classes;
         var flat = new int[idx.Length];
@@ -37,7 +45,8 @@ public sealed class Categorical : Distribution
             if (c != idx[i] || c < 0 || c >= k) throw new ArgumentOutOfRangeException(nameof(x), $"Categorical.LogProb: value {idx[i]} at {i} is not a class index in [0, {k}).");
             flat[i] = i * k + c;
         }
-        return LogProbs.Reshape(idx.Length * k, 1).GatherRows(flat).Reshape(Shape);
+        var logProbs = sampleAxes ? LogProbs.Expand(x.Shape.Insert(x.Rank, k)) : LogProbs;
+        return logProbs.Reshape(idx.Length * k, 1).GatherRows(flat).Reshape(x.Shape);
     }
 
     /// <summary>Draws class indices by inverting the cumulative distribution at uniforms from the generator.</summary>
