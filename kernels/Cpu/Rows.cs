@@ -7,14 +7,14 @@ namespace Engine.Kernels.Cpu;
 /// to the twins in <see cref="Engine.Kernels.Reference.ReferenceElementwise"/>).</summary>
 public static class Rows
 {
-    /// <summary>dst[i, :] = src[indices[i], :], rows of <paramref name="rowLength"/> elements.</summary>
+    /// <summary>dst[i, :] = src[indices[i], :], rows of <paramref name="rowLength"/> elements (zero-length rows copy nothing).</summary>
     public static void Gather<T>(ReadOnlySpan<T> src, int rowLength, ReadOnlySpan<int> indices, Span<T> dst) where T : unmanaged
     {
         int rows = rowLength == 0 ? 0 : src.Length / rowLength;
         for (int i = 0; i < indices.Length; i++)
         {
             int r = indices[i];
-            if ((uint)r >= (uint)rows)
+            if ((uint)r >= (uint)rows && rowLength != 0)
                 throw new ArgumentOutOfRangeException(nameof(indices), $"Index {r} at position {i} is out of range for {rows} rows.");
             src.Slice(r * rowLength, rowLength).CopyTo(dst.Slice(i * rowLength, rowLength));
         }

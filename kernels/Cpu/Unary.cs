@@ -26,7 +26,7 @@ public enum UnaryOp
 /// The semantics (formulas, NaN and infinity handling) are those of the scalar twins
 /// <see cref="ReferenceElementwise.UnaryForward{T}"/> and <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>,
 /// which also run on hardware without AVX2. Single-instruction rules and those TensorPrimitives does fastest run
-/// through TensorPrimitives (neg, log, sqrt, square, abs, tanh, pow, scale, add); exp, sigmoid, softplus,
+/// through TensorPrimitives (neg, log, sqrt, square, abs, pow, scale, add); exp, sigmoid, tanh, softplus,
 /// log-sigmoid, log1p, relu, leaky relu, clamp and every backward rule are hand-written Vector512/Vector256 loops
 /// (<see cref="Simd"/>) on <see cref="FusedMath"/>'s exp and log (&lt;= 1 ulp). Exact operations (+, -, *, /,
 /// selects) are evaluated in the twin's order, so those rules agree with it bit for bit; the transcendental ones
@@ -60,7 +60,7 @@ public static class Unary
                 else Simd.Map1(x, y, new LeakyReluOp<T>(p0));
                 break;
             case UnaryOp.Sigmoid: Simd.Map1(x, y, new SigmoidOp<T>()); break;
-            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case UnaryOp.Tanh: Simd.Map1(x, y, new TanhOp<T>()); break;
             case UnaryOp.Softplus: Simd.Map1(x, y, new SoftplusOp<T>()); break;
             case UnaryOp.LogSigmoid: Simd.Map1(x, y, new LogSigmoidOp<T>()); break;
             case UnaryOp.Pow: TensorPrimitives.Pow(x, p0, y); break;

@@ -191,14 +191,14 @@ public static class ReferenceElementwise
 
     // ---------------------------------------------------------------- Rows
 
-    /// <summary>dst[i, c] = src[indices[i], c]; an index outside [0, rows) throws.</summary>
+    /// <summary>dst[i, c] = src[indices[i], c]; an index outside [0, rows) throws (unless rows are empty).</summary>
     public static void Gather<T>(ReadOnlySpan<T> src, int rowLength, ReadOnlySpan<int> indices, Span<T> dst) where T : unmanaged
     {
         int rows = rowLength == 0 ? 0 : src.Length / rowLength;
         for (int i = 0; i < indices.Length; i++)
         {
             int r = indices[i];
-            if ((uint)r >= (uint)rows)
+            if ((uint)r >= (uint)rows && rowLength != 0)
                 throw new ArgumentOutOfRangeException(nameof(indices), $"Index {r} at position {i} is out of range for {rows} rows.");
             for (int c = 0; c < rowLength; c++) dst[i * rowLength + c] = src[r * rowLength + c];
         }
