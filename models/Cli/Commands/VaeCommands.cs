@@ -19,6 +19,7 @@ internal static class VaeCommands
         vae.Subcommands.Add(Eval());
         vae.Subcommands.Add(Sample());
         vae.Subcommands.Add(Reconstruct());
+        vae.Subcommands.Add(InpaintCommand.Create());
         return vae;
     }
 
