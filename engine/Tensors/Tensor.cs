@@ -224,6 +224,30 @@ public sealed partial class Tensor
         Backend.CopyFrom(src, this);
     }
 
+    /// <summary>
+    /// A copy on <paramref name="device"/> (not recorded by autodiff; a detached view when the tensor already lives
+    /// there). The data passes through host memory, so this is for moving parameters and data before a loop, not inside one.
+    /// </summary>
+    public Tensor To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (ReferenceEquals(device, Device)) return View(_shape, 0);
+        var t = Create(_shape, _dtype, device);
+        if (_dtype == DType.Float32)
+        {
+            var host = new float[Count];
+            Backend.CopyTo<float>(this, host);
+            t.Backend.CopyFrom<float>(host, t);
+        }
+        else
+        {
+            var host = new double[Count];
+            Backend.CopyTo<double>(this, host);
+            t.Backend.CopyFrom<double>(host, t);
+        }
+        return t;
+    }
+
     /// <summary>The value of a one-element tensor.</summary>
     public double Item()
     {
