@@ -16,6 +16,7 @@ public static class CliApp
         var root = new RootCommand("engine: variational autoencoders and Gaussian mixtures on a hand-written autodiff engine.");
         root.Options.Add(Common.Threads);
         root.Options.Add(Common.Quiet);
+        root.Options.Add(Common.DeviceName);
         DemoCommand.Configure(root);
         root.Subcommands.Add(VaeCommands.Create());
         var parse = root.Parse(args);

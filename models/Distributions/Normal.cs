@@ -23,7 +23,8 @@ public sealed class Normal : Distribution
     public static Normal FromScale(Tensor mean, Tensor scale) => new(mean, scale.Log().Mul(2));
 
     /// <summary>The standard normal prior N(0, I) of the given shape.</summary>
-    public static Normal Standard(Shape shape, DType dtype = DType.Float32) => new(Tensor.Zeros(shape, dtype), Tensor.Zeros(shape, dtype));
+    public static Normal Standard(Shape shape, DType dtype = DType.Float32, Engine.Devices.Device? device = null) =>
+        new(Tensor.Zeros(shape, dtype, device), Tensor.Zeros(shape, dtype, device));
 
     public Tensor Mean { get; }
     public Tensor LogVariance { get; }

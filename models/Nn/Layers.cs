@@ -3,15 +3,15 @@ namespace Engine.Models.Nn;
 /// <summary>y = x W^T + b, W [out, in], b [out].</summary>
 public sealed class Linear : Module
 {
-    public Linear(int inFeatures, int outFeatures, Generator gen, Init init = Init.XavierUniform, bool bias = true, DType dtype = DType.Float32)
+    public Linear(int inFeatures, int outFeatures, Generator gen, Init init = Init.XavierUniform, bool bias = true, DType dtype = DType.Float32, Engine.Devices.Device? device = null)
     {
         if (inFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(inFeatures), $"in-features must be positive; got {inFeatures}.");
         if (outFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(outFeatures), $"out-features must be positive; got {outFeatures}.");
         ArgumentNullException.ThrowIfNull(gen);
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        Weight = AddParameter("weight", Initializer.Weight(init, outFeatures, inFeatures, gen, dtype));
-        Bias = bias ? AddParameter("bias", Initializer.Bias(init, outFeatures, inFeatures, gen, dtype)) : null;
+        Weight = AddParameter("weight", Initializer.Weight(init, outFeatures, inFeatures, gen, dtype, device));
+        Bias = bias ? AddParameter("bias", Initializer.Bias(init, outFeatures, inFeatures, gen, dtype, device)) : null;
     }
 
     public int InFeatures { get; }
@@ -58,7 +58,7 @@ public sealed class Mlp : Module
     private readonly Linear[] _layers;
 
     /// <summary>Layer widths, input first: {784, 512, 256, 40} has three layers.</summary>
-    public Mlp(IReadOnlyList<int> sizes, Activation activation, Generator gen, Init? init = null, DType dtype = DType.Float32)
+    public Mlp(IReadOnlyList<int> sizes, Activation activation, Generator gen, Init? init = null, DType dtype = DType.Float32, Engine.Devices.Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         if (sizes.Count < 2) throw new ArgumentException($"An MLP needs at least an input and an output size; got [{string.Join(", ", sizes)}].", nameof(sizes));
@@ -68,7 +68,7 @@ public sealed class Mlp : Module
         {
             // The last layer feeds no activation; Glorot keeps its outputs at unit scale.
             var layerInit = init ?? (i < _layers.Length - 1 ? activation.DefaultInit() : Init.XavierUniform);
-            _layers[i] = AddModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Linear(sizes[i], sizes[i + 1], gen, layerInit, dtype: dtype));
+            _layers[i] = AddModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Linear(sizes[i], sizes[i + 1], gen, layerInit, dtype: dtype, device: device));
         }
     }
 

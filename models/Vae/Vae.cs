@@ -33,6 +33,8 @@ public sealed record VaeOptions
     /// ReLU family and Glorot otherwise). The default matches the PyTorch protocol the quality bar comes from.
     /// </summary>
     public Init? Init { get; init; } = Nn.Init.PyTorchDefault;
+    /// <summary>Where the parameters live and the model runs (the CPU unless given); data must be moved there too.</summary>
+    public Engine.Devices.Device? Device { get; init; }
 }
 
 /// <summary>
@@ -56,8 +58,8 @@ public sealed class VariationalAutoencoder : Module, ILatentVariableModel
         var dec = new List<int> { options.LatentSize };
         dec.AddRange(options.Hidden.Reverse());
         dec.Add(options.Decoder == DecoderKind.Gaussian ? 2 * options.InputSize : options.InputSize);
-        Encoder = AddModule("encoder", new Mlp(enc, options.Activation, gen, options.Init));
-        Decoder = AddModule("decoder", new Mlp(dec, options.Activation, gen, options.Init));
+        Encoder = AddModule("encoder", new Mlp(enc, options.Activation, gen, options.Init, device: options.Device));
+        Decoder = AddModule("decoder", new Mlp(dec, options.Activation, gen, options.Init, device: options.Device));
     }
 
     public VaeOptions Options { get; }
@@ -92,7 +94,10 @@ public sealed class VariationalAutoencoder : Module, ILatentVariableModel
     }
 
     /// <summary>N(0, I) over [batch, L].</summary>
-    public Distribution Prior(int batch, DType dtype) => Normal.Standard(new Shape(batch, LatentSize), dtype);
+    public Distribution Prior(int batch, DType dtype) => Normal.Standard(new Shape(batch, LatentSize), dtype, Options.Device);
+
+    /// <summary>The device holding the parameters.</summary>
+    public Engine.Devices.Device Device => Encoder.Layers[0].Weight.Device;
 
     /// <summary>The decoder's mean image E[x | z] (pixel probabilities for Bernoulli).</summary>
     public Tensor DecodeMean(Tensor z)

@@ -29,7 +29,7 @@ public static class VaeCheckpoint
     }
 
     /// <summary>Rebuilds the model a checkpoint describes and loads its weights.</summary>
-    public static (VariationalAutoencoder Model, IReadOnlyDictionary<string, string> Metadata) Load(string path)
+    public static (VariationalAutoencoder Model, IReadOnlyDictionary<string, string> Metadata) Load(string path, Engine.Devices.Device? device = null)
     {
         var (_, meta) = IO.SafeTensors.Load(path);
         string Need(string key) => meta.TryGetValue(key, out var v) ? v
@@ -43,6 +43,7 @@ public static class VaeCheckpoint
             Activation = Activations.Parse(Need("activation")),
             Decoder = Enum.Parse<DecoderKind>(Need("decoder"), ignoreCase: true),
             MinDecoderLogVariance = double.Parse(Need("min_decoder_log_variance"), CultureInfo.InvariantCulture),
+            Device = device,
         };
         var vae = new VariationalAutoencoder(options, new Generator(0));
         vae.Load(path);

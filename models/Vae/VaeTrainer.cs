@@ -58,7 +58,7 @@ public sealed class VaeTrainer
         foreach (var (pixels, rows) in sampler.Epoch(epoch))
         {
             using var scope = TensorScope.Begin();
-            var x = Tensor.FromArray(pixels, rows.Length, train.Dimension);
+            var x = Tensor.FromSpan<float>(pixels, [rows.Length, train.Dimension], Model.Device);
             var (loss, bound) = Estimators.Loss(Model, x, gen, Options.Objective);
             Optimizer.ZeroGrad();
             loss.Backward();
@@ -87,7 +87,7 @@ public sealed class VaeTrainer
         foreach (var (pixels, rows) in sampler.Epoch(0, shuffle: false))
         {
             using var scope = TensorScope.Begin();
-            var x = Tensor.FromArray(pixels, rows.Length, data.Dimension);
+            var x = Tensor.FromSpan<float>(pixels, [rows.Length, data.Dimension], Model.Device);
             sum += Estimators.Elbo(Model, x, gen).Sum().Item();
             progress?.Invoke(++b, sampler.BatchesPerEpoch);
         }

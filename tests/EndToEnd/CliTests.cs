@@ -135,6 +135,19 @@ public class CliTests
     }
 
     [Test]
+    public void AnUnavailableDeviceIsAnErrorNotAFallback()
+    {
+        if (Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.Cuda) || Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.OpenCL))
+            Assert.Ignore("A GPU is present: the error path cannot be provoked here.");
+        var (code, err) = RunCapturingErrors(["vae", "train", .. Small, "--device", "gpu", "--out", Out("x")]);
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(err, Does.Contain("--device gpu"));
+        var (code2, err2) = RunCapturingErrors(["vae", "train", .. Small, "--device", "tpu", "--out", Out("y")]);
+        Assert.That(code2, Is.Not.EqualTo(0));
+        Assert.That(err2, Does.Contain("--device tpu"));
+    }
+
+    [Test]
     public void ResumeWithoutARunSaysSo()
     {
         var (code, err) = RunCapturingErrors(["vae", "train", .. Small, "--resume", "--out", Out("empty")]);

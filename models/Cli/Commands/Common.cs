@@ -14,6 +14,24 @@ internal static class Common
         Recursive = true,
     };
 
+    public static readonly Option<string> DeviceName = new("--device")
+    {
+        Description = "Where tensors live and kernels run: cpu (SIMD kernels), gpu (CUDA, else OpenCL, through ILGPU) or ilgpu-cpu (ILGPU's CPU accelerator, slow, for checking kernels).",
+        DefaultValueFactory = _ => "cpu",
+        Recursive = true,
+    };
+
+    /// <summary>The device named by --device; an unavailable one is an error, never a silent fallback.</summary>
+    public static Engine.Devices.Device OpenDevice(ParseResult p)
+    {
+        string name = p.GetValue(DeviceName)!;
+        try { return Engine.Devices.IlgpuDevice.Open(name); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            throw new UserError($"--device {name}: {e.Message}");
+        }
+    }
+
     public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors.", Recursive = true };
 
     public static Option<string?> Data() => new("--data")

@@ -44,7 +44,7 @@ internal static class DemoCommand
             var run = new RunDirectory(p.GetValue(outDir)!);
             var settings = new VaeTrainSettings
             {
-                Options = new VaeOptions { Hidden = [512, 256], LatentSize = 16 },
+                Options = new VaeOptions { Hidden = [512, 256], LatentSize = 16, Device = Common.OpenDevice(p) },
                 Training = new TrainingOptions { Epochs = VaeCommands.NonNegative(p.GetValue(epochs), "--epochs"), BatchSize = 128, LearningRate = 1e-3, Seed = 0 },
             };
             var model = VaeRun.Train(settings, ds, name, run, progress);

@@ -65,6 +65,7 @@ internal static class VaeCommands
                     LatentSize = Positive(p.GetValue(latent), "--latent"),
                     Activation = Parse(() => Activations.Parse(p.GetValue(activation)!), "--activation"),
                     Decoder = dec,
+                    Device = Common.OpenDevice(p),
                     Init = ParseEnum<Init>(p.GetValue(init)!.Replace("-", ""), "--init"),
                 },
                 Training = new TrainingOptions
@@ -105,7 +106,7 @@ internal static class VaeCommands
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
             var run = new RunDirectory(p.GetValue(outDir)!);
-            var (model, meta) = VaeRun.LoadModel(run);
+            var (model, meta) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), 1, p.GetValue(testLimit), progress);
             var trainer = new VaeTrainer(model, new TrainingOptions { Seed = p.GetValue(seed), Binarization = VaeRun.BinarizationOf(meta) });
             VaeRun.Evaluate(model, trainer, ds.Test, Positive(p.GetValue(k), "--k"), NonNegative(p.GetValue(naive), "--naive-k"), run, progress);
@@ -125,7 +126,7 @@ internal static class VaeCommands
         cmd.SetAction(p => Run.Guarded(() =>
         {
             var run = new RunDirectory(p.GetValue(outDir)!);
-            var (model, _) = VaeRun.LoadModel(run);
+            var (model, _) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             var path = run.File(p.GetValue(file)!);
             VaeRun.WriteSamples(model, Positive(p.GetValue(n), "--count"), p.GetValue(seed), path);
             new Progress(p.GetValue(Common.Quiet)).Line($"Wrote {path}");
@@ -149,7 +150,7 @@ internal static class VaeCommands
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
             var run = new RunDirectory(p.GetValue(outDir)!);
-            var (model, meta) = VaeRun.LoadModel(run);
+            var (model, meta) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             int count = Positive(p.GetValue(n), "--count");
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), 1, count, progress);
             var trainer = new VaeTrainer(model, new TrainingOptions { Seed = p.GetValue(seed), Binarization = VaeRun.BinarizationOf(meta) });

@@ -33,7 +33,7 @@ internal static class VaeRun
         int start = 0;
         if (s.Resume)
         {
-            (model, trainer, metrics, start) = ResumeFrom(run, training.Epochs, data.Train);
+            (model, trainer, metrics, start) = ResumeFrom(run, training.Epochs, data.Train, options.Device);
             progress.Line($"Resuming {run.Path} after epoch {start}");
         }
         else
@@ -88,10 +88,10 @@ internal static class VaeRun
         _ => "ELBO",
     };
 
-    private static (VariationalAutoencoder, VaeTrainer, JsonObject, int) ResumeFrom(RunDirectory run, int epochs, ImageDataSet train)
+    private static (VariationalAutoencoder, VaeTrainer, JsonObject, int) ResumeFrom(RunDirectory run, int epochs, ImageDataSet train, Engine.Devices.Device? device)
     {
         var metrics = run.ReadMetrics() ?? throw new UserError($"--resume: '{run.MetricsPath}' does not exist; there is no run to resume in {run.Path}.");
-        var (model, meta) = LoadModel(run);
+        var (model, meta) = LoadModel(run, device);
         int done = int.Parse(meta.TryGetValue("epoch", out var e) ? e : "0", CultureInfo.InvariantCulture);
         var o = metrics["options"]!.AsObject();
         var training = new TrainingOptions
@@ -128,11 +128,11 @@ internal static class VaeRun
         ["estimator"] = t.Objective.Estimator.ToString(),
     };
 
-    public static (VariationalAutoencoder, IReadOnlyDictionary<string, string>) LoadModel(RunDirectory run)
+    public static (VariationalAutoencoder, IReadOnlyDictionary<string, string>) LoadModel(RunDirectory run, Engine.Devices.Device? device = null)
     {
         var path = run.File(ModelFile);
         if (!File.Exists(path)) throw new UserError($"no model in {run.Path} ({ModelFile} is missing); train one with 'vae train --out {run.Path}'.");
-        return VaeCheckpoint.Load(path);
+        return VaeCheckpoint.Load(path, device);
     }
 
     public static Binarization BinarizationOf(IReadOnlyDictionary<string, string> meta) =>
@@ -155,7 +155,7 @@ internal static class VaeRun
         foreach (var (pixels, rows) in sampler.Epoch(0, shuffle: false))
         {
             using var scope = TensorScope.Begin();
-            var x = Tensor.FromArray(pixels, rows.Length, test.Dimension);
+            var x = Tensor.FromSpan<float>(pixels, [rows.Length, test.Dimension], model.Device);
             ll += Estimators.LogLikelihood(model, x, gen, k).Sum();
             if (naiveK > 0) naive += Estimators.NaiveMonteCarlo(model, x, gen, naiveK).Sum();
             bar(++b, batches);
@@ -185,7 +185,7 @@ internal static class VaeRun
         n = Math.Min(n, test.Count);
         var rows = Enumerable.Range(0, n).ToArray();
         var px = new BatchSampler(test, n, trainer.Options.Binarization, trainer.Options.Seed ^ 0x5EED).Gather(rows, 0, 0);
-        var x = Tensor.FromArray(px, n, test.Dimension);
+        var x = Tensor.FromSpan<float>(px, [n, test.Dimension], model.Device);
         var q = (Models.Distributions.Normal)model.Posterior(x);
         var recon = model.DecodeMean(q.Mean).ToFloatArray();
         var images = new List<float[]>();
@@ -218,7 +218,7 @@ internal static class VaeRun
         int n = Math.Min(2000, test.Count), l = model.LatentSize;
         var rows = Enumerable.Range(0, n).ToArray();
         var px = new BatchSampler(test, n, trainer.Options.Binarization, trainer.Options.Seed ^ 0x5EED).Gather(rows, 0, 0);
-        var mu = ((Models.Distributions.Normal)model.Posterior(Tensor.FromArray(px, n, test.Dimension))).Mean.ToDoubleArray();
+        var mu = ((Models.Distributions.Normal)model.Posterior(Tensor.FromSpan<float>(px, [n, test.Dimension], model.Device))).Mean.ToDoubleArray();
         double[] a = new double[n], b = new double[n];
         string xl = "z1", yl = "z2";
         if (l == 1) for (int i = 0; i < n; i++) a[i] = mu[i];
