@@ -5,7 +5,7 @@ namespace Engine.Tests.Core;
 /// <summary>
 /// Every misuse raises an exception that names the op, the argument and the shapes involved, before any
 /// kernel runs: never a silent wrong answer and never an IndexOutOfRangeException from deep inside.
-/// (Mixed devices are not provoked: the CPU is the only device class for now.)
+/// Mixed devices are provoked with ILGPU's CPU accelerator as the second device.
 /// </summary>
 public class ErrorTests
 {
@@ -64,6 +64,18 @@ public class ErrorTests
         AssertMessage(ex, "add", "Float32", "Float64", "[2, 3]");
         ex = Assert.Throws<ArgumentException>(() => Tensor.Linear(F(2, 3), Tensor.Zeros(new Shape(4, 3), DType.Float64)));
         AssertMessage(ex, "linear", "Float32", "Float64");
+    }
+
+    [Test]
+    public void MixedDevices()
+    {
+        var dev = Engine.Devices.IlgpuDevice.Open("ilgpu-cpu");
+        var a = Tensor.Zeros(new Shape(2, 3));
+        var b = Tensor.Zeros(new Shape(2, 3), DType.Float32, dev);
+        var ex = Assert.Throws<ArgumentException>(() => a.Add(b));
+        AssertMessage(ex, "add", "cpu", dev.Name, "[2, 3]");
+        ex = Assert.Throws<ArgumentException>(() => Tensor.Matmul(Tensor.Zeros(new Shape(2, 3), DType.Float32, dev), Tensor.Zeros(3, 4)));
+        AssertMessage(ex, "matmul", "cpu", dev.Name);
     }
 
     [Test]
