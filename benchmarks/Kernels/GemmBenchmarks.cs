@@ -49,8 +49,8 @@ public class GemmBenchmarks
     {
         // The peak first: CPU-NOTES found it halves if measured while a spinning GEMM worker holds the other core
         // (the worker sleeps 200 us after its last job, so a GlobalSetup after earlier cases is safe too).
-        FmaKind kind = Shape.IsDouble ? FmaKind.Vector512Double : FmaKind.Vector512Float;
-        s_peaks[Key(Shape, Threads)] = FmaPeak.Measure(kind, Threads);
+        // It is measured again in GlobalCleanup; the column shows the better of the two.
+        s_peaks[Key(Shape, Threads)] = FmaPeak.Measure(PeakKind, Threads);
 
         _savedMaxThreads = Gemm.MaxThreads;
         Gemm.MaxThreads = Threads;
@@ -71,7 +71,18 @@ public class GemmBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Gemm.MaxThreads = _savedMaxThreads;
+    public void Cleanup()
+    {
+        Gemm.MaxThreads = _savedMaxThreads;
+        // Measure the peak again after the runs and keep the better figure: a burst of load from another
+        // process during one of the two measurements then cannot inflate the ratio. (Sleep first so the GEMM
+        // worker, which spins for 200 us after its last job, has gone to sleep.)
+        Thread.Sleep(5);
+        string key = Key(Shape, Threads);
+        s_peaks[key] = Math.Max(s_peaks[key], FmaPeak.Measure(PeakKind, Threads));
+    }
+
+    private FmaKind PeakKind => Shape.IsDouble ? FmaKind.Vector512Double : FmaKind.Vector512Float;
 
     [Benchmark]
     public void Compute()

@@ -40,7 +40,7 @@ internal readonly record struct GemmOptions(
 public static class Gemm
 {
     /// <summary>Below this m*n*k packing does not pay for itself and the unpacked path runs.</summary>
-    internal const long SmallThreshold = 32 * 32 * 32;
+    internal const long SmallThreshold = 512;
 
     /// <summary>m*n*k from which the work is split over threads (~ 8 microseconds of FMAs on one core).</summary>
     internal const long DefaultParallelThreshold = 1L << 20;
@@ -104,15 +104,12 @@ public static class Gemm
     private static void Dispatch<T>(in GemmProblem<T> problem, in GemmOptions options) where T : unmanaged, INumberBase<T>
     {
         GemmIsa isa = ResolveIsa(options.Isa);
-        int m = problem.M, n = problem.N, k = problem.K;
-        long volume = (long)m * n * k;
+        long volume = (long)problem.M * problem.N * problem.K;
         bool small = options.Path switch
         {
             GemmPath.Small => true,
             GemmPath.Packed => false,
-            // Thin problems (a row or column or two) are matrix-vector products: packing would copy
-            // all of the other operand to use each element once or twice.
-            _ => volume < SmallThreshold || m <= 2 || n <= 2,
+            _ => UseSmallPath(problem),
         };
         if (isa == GemmIsa.Scalar || small)
         {
@@ -121,42 +118,58 @@ public static class Gemm
         }
 
         GemmBlocking blocking = options.Blocking ?? GemmBlocking.For<T>(isa);
-        blocking.Validate();
+        blocking.Validate<T>(isa);
         bool bInPlace = !problem.TransB && (options.BInPlace ?? GemmPacked.CanUseBInPlace(problem));
         var plan = new GemmPlan(isa, blocking, bInPlace);
         int threads = options.Threads > 0 ? options.Threads : Math.Min(MaxThreads, Environment.ProcessorCount);
         long threshold = options.ParallelThreshold > 0 ? options.ParallelThreshold : DefaultParallelThreshold;
-        if (threads > 1 && volume >= threshold)
+        if (threads > 1 && volume >= threshold && TryRunParallel(problem, plan, threads)) return;
+        GemmPacked.Run(problem, 0, problem.M, 0, problem.N, plan);
+    }
+
+    /// <summary>
+    /// Splits C into one block of whole columns (or rows) per thread and runs them on the GEMM workers
+    /// (<see cref="GemmSplitTask{T}"/> explains the choice of dimension). False when the problem is too narrow
+    /// to split or another caller holds the workers; the caller then runs it alone.
+    /// </summary>
+    private static bool TryRunParallel<T>(in GemmProblem<T> problem, in GemmPlan plan, int threads) where T : unmanaged, INumberBase<T>
+    {
+        int vectorWidth = plan.Isa == GemmIsa.Vector512 ? Vector512<T>.Count : Vector256<T>.Count;
+        const int RowGranularity = 4;
+        bool splitN = problem.M <= problem.N;
+        int units = splitN ? GemmMath.DivUp(problem.N, vectorWidth) : GemmMath.DivUp(problem.M, RowGranularity);
+        if (units < 2)
         {
-            int vectorWidth = isa == GemmIsa.Vector512 ? Vector512<T>.Count : Vector256<T>.Count;
-            const int RowGranularity = 4;
-            bool splitN = m <= n;
-            int units = splitN ? GemmMath.DivUp(n, vectorWidth) : GemmMath.DivUp(m, RowGranularity);
-            if (units < 2)
-            {
-                splitN = !splitN;
-                units = splitN ? GemmMath.DivUp(n, vectorWidth) : GemmMath.DivUp(m, RowGranularity);
-            }
-            int parts = Math.Min(threads, units);
-            if (parts > 1)
-            {
-                if (GemmWorkerPool.TryAcquire())
-                {
-                    try
-                    {
-                        GemmSplitTask<T> task = GemmSplitTask<T>.Shared;
-                        task.Set(problem, plan, splitN, splitN ? vectorWidth : RowGranularity, parts);
-                        GemmWorkerPool.Run(task, parts, parts);
-                    }
-                    finally
-                    {
-                        GemmWorkerPool.Release();
-                    }
-                    return;
-                }
-            }
+            splitN = !splitN;
+            units = splitN ? GemmMath.DivUp(problem.N, vectorWidth) : GemmMath.DivUp(problem.M, RowGranularity);
         }
-        GemmPacked.Run(problem, 0, m, 0, n, plan);
+        int parts = Math.Min(threads, units);
+        if (parts < 2 || !GemmWorkerPool.TryAcquire()) return false;
+        try
+        {
+            GemmSplitTask<T> task = GemmSplitTask<T>.Shared;
+            task.Set(problem, plan, splitN, splitN ? vectorWidth : RowGranularity, parts);
+            GemmWorkerPool.Run(task, parts, parts);
+        }
+        finally
+        {
+            GemmWorkerPool.Release();
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Where the unpacked path beats the packed one (measured on Zen 5 after tier-up): below a few hundred
+    /// multiply-adds the packed path's fixed cost dominates; a single row times a non-transposed B is one
+    /// sweep over B; and with B transposed and one or two rows or a few columns of C, every element is a
+    /// long dot product of two contiguous rows, which packing would only copy.
+    /// </summary>
+    private static bool UseSmallPath<T>(in GemmProblem<T> p) where T : unmanaged
+    {
+        long volume = (long)p.M * p.N * p.K;
+        if (volume < SmallThreshold) return true;
+        if (!p.TransB) return p.M == 1;
+        return !p.TransA && p.K >= 32 && (p.M <= 2 || p.N <= 4);
     }
 
     private static GemmIsa ResolveIsa(GemmIsa requested)

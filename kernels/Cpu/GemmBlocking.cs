@@ -40,20 +40,24 @@ internal readonly record struct GemmBlocking(int MR, int NR, int MC, int KC, int
         bool isFloat = typeof(T) == typeof(float);
         return isa switch
         {
-            GemmIsa.Vector512 => isFloat
-                ? new GemmBlocking(MR: 12, NR: 32, MC: 144, KC: 512, NC: 2048)
-                : new GemmBlocking(MR: 12, NR: 16, MC: 144, KC: 384, NC: 1024),
-            GemmIsa.Vector256 => isFloat
-                ? new GemmBlocking(MR: 6, NR: 16, MC: 144, KC: 256, NC: 2048)
-                : new GemmBlocking(MR: 6, NR: 8, MC: 144, KC: 256, NC: 1024),
+            GemmIsa.Vector512 => new GemmBlocking(
+                MR: GemmKernel512.MR, NR: GemmKernel512.Vectors * Vector512<T>.Count, MC: 144, KC: isFloat ? 512 : 384, NC: isFloat ? 2048 : 1024),
+            GemmIsa.Vector256 => new GemmBlocking(
+                MR: GemmKernel256.MR, NR: GemmKernel256.Vectors * Vector256<T>.Count, MC: 144, KC: 256, NC: isFloat ? 2048 : 1024),
             _ => throw new ArgumentOutOfRangeException(nameof(isa), isa, "Only the vector ISAs use packed blocks."),
         };
     }
 
-    /// <summary>Throws unless the sizes are positive and MC / NC are multiples of MR / NR.</summary>
-    public void Validate()
+    /// <summary>
+    /// Throws unless the sizes are positive, MR / NR are those of the <paramref name="isa"/> micro-kernel and
+    /// MC / NC are multiples of MR / NR.
+    /// </summary>
+    public void Validate<T>(GemmIsa isa) where T : unmanaged
     {
-        if (MR <= 0 || NR <= 0 || MC <= 0 || KC <= 0 || NC <= 0)
+        GemmBlocking kernel = For<T>(isa);
+        if (MR != kernel.MR || NR != kernel.NR)
+            throw new ArgumentException($"MR x NR must be the micro-kernel's {kernel.MR} x {kernel.NR} on {isa}: {this}.");
+        if (MC <= 0 || KC <= 0 || NC <= 0)
             throw new ArgumentException($"Block sizes must be positive: {this}.");
         if (MC % MR != 0 || NC % NR != 0)
             throw new ArgumentException($"MC must be a multiple of MR and NC a multiple of NR: {this}.");

@@ -21,7 +21,7 @@ internal static unsafe class GemmKernel256
     /// micro-panel of A (kc steps of <paramref name="rows"/> values), <paramref name="b"/> a micro-panel of B:
     /// kc steps of <paramref name="vectors"/> full vectors, <paramref name="bStride"/> elements apart (packed
     /// and zero-padded, or rows of B itself when it needs no packing). <paramref name="lastCols"/> is
-    /// how many columns of the last vector are real (the store masks the rest). Dispatches to a specialisation
+    /// how many columns of the last vector are real (only those are written). Dispatches to a specialisation
     /// with the row and vector counts as compile-time constants, so every edge tile gets its own narrower
     /// kernel instead of running the full one into a temporary tile (CPU-NOTES: that cost 10-16%).
     /// </summary>
@@ -60,8 +60,11 @@ internal static unsafe class GemmKernel256
     /// The register-blocked micro-kernel (BLIS's "gemm ukernel"): per k step it loads one row of the B
     /// micro-panel into one or two vectors, broadcasts each packed A value once and issues one FMA per
     /// accumulator. TRows / TVecs are struct type arguments, so the JIT specialises the method, folds every
-    /// <c>if (R &gt; i)</c> and keeps all 2*TRows accumulators in registers (they are plain locals of a method
-    /// working on raw pointers: no address is taken, nothing forces a spill).
+    /// <c>if (R &gt; i)</c> and keeps all 2*TRows accumulators in registers: they are plain locals of a method
+    /// working on raw pointers, no address is taken, and no call happens while they are live (checked with
+    /// DOTNET_JitDisasm: the k loop of every specialisation is loads, broadcasts and FMAs on registers only).
+    /// That is fragile: a static field read or a call before or after the loop made the register allocator
+    /// spill and reload every accumulator on every k step, at less than half the speed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<T, TRows, TVecs>(int kc, T* a, T* b, nint bStride, T* c, nint ldc, int lastCols, T alpha, T beta)

@@ -64,7 +64,8 @@ internal static class GemmMath
     /// <summary>
     /// Merges a micro-tile parked on the stack (raw sums, row stride <paramref name="stride"/>) into the first
     /// <paramref name="cols"/> columns of C: C = alpha * sum + beta * C (beta == 0 does not read C). Only
-    /// the tiles on the right edge of C come here, so plain scalar code is fine.
+    /// the tiles on the right edge of C come here; whole vectors still go through vector code (on narrow
+    /// matrices every tile is an edge tile), the last few columns through scalars.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static unsafe void MergeEdgeTile<T>(T* tile, int stride, int rows, int cols, T* c, nint ldc, T alpha, T beta)
@@ -73,7 +74,26 @@ internal static class GemmMath
         bool betaZero = T.IsZero(beta);
         for (int r = 0; r < rows; r++, tile += stride, c += ldc)
         {
-            for (int j = 0; j < cols; j++)
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + Vector512<T>.Count <= cols; j += Vector512<T>.Count)
+                {
+                    Vector512<T> x = Vector512.Create(alpha) * Vector512.Load(tile + j);
+                    if (!betaZero) x = Fma(Vector512.Create(beta), Vector512.Load(c + j), x);
+                    x.Store(c + j);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j + Vector256<T>.Count <= cols; j += Vector256<T>.Count)
+                {
+                    Vector256<T> x = Vector256.Create(alpha) * Vector256.Load(tile + j);
+                    if (!betaZero) x = Fma(Vector256.Create(beta), Vector256.Load(c + j), x);
+                    x.Store(c + j);
+                }
+            }
+            for (; j < cols; j++)
                 c[j] = betaZero ? alpha * tile[j] : alpha * tile[j] + beta * c[j];
         }
     }

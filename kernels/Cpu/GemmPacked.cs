@@ -17,7 +17,8 @@ internal readonly record struct GemmPlan(GemmIsa Isa, GemmBlocking Blocking, boo
 ///         for ir in mc step MR (1st loop)  micro-kernel on an MR x NR tile of C, A micro-panel streams from L2
 /// </code>
 /// Block sizes come from a <see cref="GemmBlocking"/>; they are rebalanced per call so the last block of each
-/// loop is not a sliver (e.g. k = 784 runs four 196-deep blocks rather than 256, 256, 256, 16).
+/// loop is not a sliver (e.g. k = 784 with KC = 512 runs two 392-deep updates rather than 512 + 272, and
+/// m = 1024 with MC = 144 eight blocks of 132 rows or fewer rather than seven of 144 and one of 16).
 /// </summary>
 internal static unsafe class GemmPacked
 {

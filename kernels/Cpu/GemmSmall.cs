@@ -4,64 +4,83 @@ using System.Runtime.Intrinsics;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>
-/// The path without packing, for problems too small (or too thin: m or n of one or two) to repay copying
-/// panels, and the scalar last resort when no vector ISA is accelerated. Row by row: with B not transposed
-/// each row of C is an axpy over rows of B; with B transposed each element is a dot product of contiguous
-/// rows. Vectors are used only when the requested ISA allows them.
+/// The path without packing: for problems too small to repay copying panels (a few hundred multiply-adds,
+/// where the packed path's fixed cost dominates), for matrix-vector-like products with B transposed (each
+/// element is then a dot product of two contiguous rows), and as the scalar last resort when no vector ISA
+/// is accelerated. Each element (or vector of elements) of C is accumulated in a register over all of k and
+/// written once, as alpha * sum + beta * C (beta == 0 does not read C).
 /// </summary>
 internal static unsafe class GemmSmall
 {
     public static void Run<T>(in GemmProblem<T> pr, GemmIsa isa) where T : unmanaged, INumberBase<T>
     {
-        int m = pr.M, n = pr.N, k = pr.K;
-        int betaKind = GemmMath.BetaKind(pr.Beta);
+        int m = pr.M, n = pr.N;
+        bool betaZero = T.IsZero(pr.Beta);
+        bool use512 = isa == GemmIsa.Vector512 && Vector512.IsHardwareAccelerated;
+        bool use256 = isa != GemmIsa.Scalar && Vector256.IsHardwareAccelerated;
         for (int i = 0; i < m; i++)
         {
             T* crow = pr.C + i * pr.Ldc;
-            if (!pr.TransB)
-            {
-                Gemm.ScaleRow(crow, n, pr.Beta);
-                for (int p = 0; p < k; p++)
-                {
-                    T s = pr.Alpha * pr.A[pr.AOffset(i, p)];
-                    Axpy(crow, s, pr.B + p * pr.Ldb, n, isa);
-                }
-            }
-            else
+            if (pr.TransB)
             {
                 for (int j = 0; j < n; j++)
                 {
                     T* brow = pr.B + j * pr.Ldb;
-                    T dot = pr.TransA ? StridedDot(pr.A + i, pr.Lda, brow, k) : Dot(pr.A + i * pr.Lda, brow, k, isa);
-                    crow[j] = betaKind == GemmMath.BetaZero ? pr.Alpha * dot : pr.Alpha * dot + pr.Beta * crow[j];
+                    T dot = pr.TransA ? StridedDot(pr.A + i, pr.Lda, brow, pr.K)
+                        : Dot(pr.A + i * pr.Lda, brow, pr.K, use512, use256);
+                    crow[j] = betaZero ? pr.Alpha * dot : pr.Alpha * dot + pr.Beta * crow[j];
                 }
+                continue;
+            }
+
+            // B not transposed: vectors run along a row of B and of C.
+            int jv = 0;
+            if (use512)
+            {
+                for (; jv + Vector512<T>.Count <= n; jv += Vector512<T>.Count)
+                    RowVector512(pr, i, jv, crow + jv, betaZero);
+            }
+            if (use256)
+            {
+                for (; jv + Vector256<T>.Count <= n; jv += Vector256<T>.Count)
+                    RowVector256(pr, i, jv, crow + jv, betaZero);
+            }
+            for (; jv < n; jv++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < pr.K; p++) sum += pr.A[pr.AOffset(i, p)] * pr.B[p * pr.Ldb + jv];
+                crow[jv] = betaZero ? pr.Alpha * sum : pr.Alpha * sum + pr.Beta * crow[jv];
             }
         }
     }
 
-    private static void Axpy<T>(T* c, T s, T* b, int n, GemmIsa isa) where T : unmanaged, INumberBase<T>
+    private static void RowVector512<T>(in GemmProblem<T> pr, int i, int j, T* c, bool betaZero) where T : unmanaged, INumberBase<T>
     {
-        int j = 0;
-        if (isa == GemmIsa.Vector512 && Vector512.IsHardwareAccelerated)
-        {
-            Vector512<T> vs = Vector512.Create(s);
-            for (; j + Vector512<T>.Count <= n; j += Vector512<T>.Count)
-                GemmMath.Fma(vs, Vector512.Load(b + j), Vector512.Load(c + j)).Store(c + j);
-        }
-        if (isa != GemmIsa.Scalar && Vector256.IsHardwareAccelerated)
-        {
-            Vector256<T> vs = Vector256.Create(s);
-            for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
-                GemmMath.Fma(vs, Vector256.Load(b + j), Vector256.Load(c + j)).Store(c + j);
-        }
-        for (; j < n; j++) c[j] += s * b[j];
+        Vector512<T> acc = Vector512<T>.Zero;
+        T* b = pr.B + j;
+        for (int p = 0; p < pr.K; p++, b += pr.Ldb)
+            acc = GemmMath.Fma(Vector512.Create(pr.A[pr.AOffset(i, p)]), Vector512.Load(b), acc);
+        acc *= Vector512.Create(pr.Alpha);
+        if (!betaZero) acc = GemmMath.Fma(Vector512.Create(pr.Beta), Vector512.Load(c), acc);
+        acc.Store(c);
     }
 
-    private static T Dot<T>(T* x, T* y, int k, GemmIsa isa) where T : unmanaged, INumberBase<T>
+    private static void RowVector256<T>(in GemmProblem<T> pr, int i, int j, T* c, bool betaZero) where T : unmanaged, INumberBase<T>
+    {
+        Vector256<T> acc = Vector256<T>.Zero;
+        T* b = pr.B + j;
+        for (int p = 0; p < pr.K; p++, b += pr.Ldb)
+            acc = GemmMath.Fma(Vector256.Create(pr.A[pr.AOffset(i, p)]), Vector256.Load(b), acc);
+        acc *= Vector256.Create(pr.Alpha);
+        if (!betaZero) acc = GemmMath.Fma(Vector256.Create(pr.Beta), Vector256.Load(c), acc);
+        acc.Store(c);
+    }
+
+    private static T Dot<T>(T* x, T* y, int k, bool use512, bool use256) where T : unmanaged, INumberBase<T>
     {
         int p = 0;
         T sum = T.Zero;
-        if (isa == GemmIsa.Vector512 && Vector512.IsHardwareAccelerated && k >= Vector512<T>.Count)
+        if (use512 && k >= Vector512<T>.Count)
         {
             Vector512<T> acc0 = Vector512<T>.Zero, acc1 = Vector512<T>.Zero;
             for (; p + 2 * Vector512<T>.Count <= k; p += 2 * Vector512<T>.Count)
@@ -73,12 +92,17 @@ internal static unsafe class GemmSmall
                 acc0 = GemmMath.Fma(Vector512.Load(x + p), Vector512.Load(y + p), acc0);
             sum = Vector512.Sum(acc0 + acc1);
         }
-        else if (isa != GemmIsa.Scalar && Vector256.IsHardwareAccelerated && k >= Vector256<T>.Count)
+        else if (use256 && k >= Vector256<T>.Count)
         {
-            Vector256<T> acc = Vector256<T>.Zero;
+            Vector256<T> acc0 = Vector256<T>.Zero, acc1 = Vector256<T>.Zero;
+            for (; p + 2 * Vector256<T>.Count <= k; p += 2 * Vector256<T>.Count)
+            {
+                acc0 = GemmMath.Fma(Vector256.Load(x + p), Vector256.Load(y + p), acc0);
+                acc1 = GemmMath.Fma(Vector256.Load(x + p + Vector256<T>.Count), Vector256.Load(y + p + Vector256<T>.Count), acc1);
+            }
             for (; p + Vector256<T>.Count <= k; p += Vector256<T>.Count)
-                acc = GemmMath.Fma(Vector256.Load(x + p), Vector256.Load(y + p), acc);
-            sum = Vector256.Sum(acc);
+                acc0 = GemmMath.Fma(Vector256.Load(x + p), Vector256.Load(y + p), acc0);
+            sum = Vector256.Sum(acc0 + acc1);
         }
         for (; p < k; p++) sum += x[p] * y[p];
         return sum;

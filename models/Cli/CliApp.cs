@@ -19,6 +19,7 @@ public static class CliApp
         root.Options.Add(Common.DeviceName);
         DemoCommand.Configure(root);
         root.Subcommands.Add(VaeCommands.Create());
+        root.Subcommands.Add(GmmCommands.Create());
         var parse = root.Parse(args);
         int previous = Gemm.MaxThreads;
         Gemm.MaxThreads = Math.Max(1, parse.GetValue(Common.Threads));

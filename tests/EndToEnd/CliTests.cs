@@ -135,6 +135,37 @@ public class CliTests
     }
 
     [Test]
+    public void GmmFitAndPredictWriteMetricsModelAndPictures()
+    {
+        var o = Out("gmm");
+        Assert.That(Run("gmm", "fit", "--synthetic", "--train-limit", "1000", "--test-limit", "200", "--components", "10", "--pca", "8", "--out", o, "--quiet"), Is.EqualTo(0));
+        var m = JsonNode.Parse(File.ReadAllText(Path.Combine(o, "metrics.json")))!.AsObject();
+        var its = m["iterations"]!.AsArray();
+        Assert.That(its, Is.Not.Empty);
+        for (int i = 1; i < its.Count; i++)
+            Assert.That((double)its[i]!["log_likelihood"]!, Is.GreaterThanOrEqualTo((double)its[i - 1]!["log_likelihood"]! - 1e-9), "EM never lowers the likelihood");
+        Assert.That(m["converged"], Is.Not.Null);
+        Assert.That(double.IsFinite((double)m["bic"]!));
+        Assert.That((double)m["adjusted_rand_index"]!, Is.GreaterThan(0.3), "the synthetic shapes cluster by class");
+        foreach (var png in new[] { "gmm_means.png", "gmm_samples.png", "gmm_log_likelihood.png" }) AssertPng(Path.Combine(o, png));
+        Assert.That(Run("gmm", "predict", "--synthetic", "--test-limit", "200", "--out", o, "--quiet"), Is.EqualTo(0));
+        var pred = JsonNode.Parse(File.ReadAllText(Path.Combine(o, "metrics.json")))!["predict"]!;
+        Assert.That((double)pred["adjusted_rand_index"]!, Is.EqualTo((double)m["test_adjusted_rand_index"]!).Within(1e-12), "the saved mixture predicts as the fitted one");
+        Assert.That(File.ReadAllLines(Path.Combine(o, "predictions.csv")), Has.Length.EqualTo(201));
+    }
+
+    [Test]
+    public void GmmNonsenseOptionsNameTheOption()
+    {
+        var (code, err) = RunCapturingErrors("gmm", "fit", "--synthetic", "--covariance", "banana", "--out", Out("g"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(err, Does.Contain("--covariance"));
+        (code, err) = RunCapturingErrors("gmm", "predict", "--synthetic", "--out", Out("none"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(err, Does.Contain("gmm.safetensors"));
+    }
+
+    [Test]
     public void AnUnavailableDeviceIsAnErrorNotAFallback()
     {
         if (Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.Cuda) || Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.OpenCL))

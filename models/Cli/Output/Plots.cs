@@ -6,7 +6,7 @@ namespace Engine.Cli.Output;
 public static class Plots
 {
     /// <summary>Training curves: one line per series against the epoch.</summary>
-    public static void Curves(string path, string title, string yLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> series)
+    public static void Curves(string path, string title, string yLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> series, string xLabel = "epoch")
     {
         var plt = new Plot();
         foreach (var (name, x, y) in series)
@@ -16,7 +16,7 @@ public static class Plots
             s.LegendText = name;
         }
         plt.Title(title);
-        plt.XLabel("epoch");
+        plt.XLabel(xLabel);
         plt.YLabel(yLabel);
         plt.ShowLegend(Alignment.LowerRight);
         Save(plt, path, 700, 450);

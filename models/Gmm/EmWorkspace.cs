@@ -1,0 +1,642 @@
+using System.Numerics.Tensors;
+using Engine.Kernels.Cpu;
+
+namespace Engine.Models.Gmm;
+
+/// <summary>
+/// The E-step and the sufficient statistics of the M-step over a fixed data set, in blocks of rows, with every
+/// buffer allocated once (a fit runs its iterations without managed allocations).
+/// </summary>
+/// <remarks>
+/// <para>E-step (Bishop, PRML 9.23; the lecture's q(z) = p(z | x; theta)): for each block the weighted log-densities
+/// log pi_k + log N(x | mu_k, Sigma_k) go into a K x rows buffer, component-major, so the logsumexp over k and the
+/// responsibilities r_ik = exp(l_ik - log p(x_i)) vectorize along the rows. The Mahalanobis terms come from GEMM:
+/// with Sigma_k^-1 = C_k C_k^T, ||C_k^T (x - mu_k)||^2 = ||C_k^T x - C_k^T mu_k||^2, and the C_k^T x of all k
+/// are one product [C_1 .. C_K]^T X_b^T (full), one C^T X_b^T (tied); for diagonal and spherical covariances the
+/// expansion sum_j prec_j x_j^2 - 2 mu_j prec_j x_j + mu_j^2 prec_j is a product with X_b and one with the squares
+/// X_b o X_b (or a rank-one term with |x|^2, computed once per data set), as scikit-learn computes it.</para>
+/// <para>M-step statistics (PRML 9.24-9.27): N_k = sum_i r_ik, R^T X and (diagonal, spherical) R^T X^2 or R^T |x|^2
+/// accumulate in the same pass (small GEMMs per block); full covariances need the new means first and take a
+/// second pass with the centred scatter of all components in one product (see ScatterBlock). Tied covariances
+/// reuse X^T X, computed once per data set.</para>
+/// <para>Threads: the rows are split into parts run by <see cref="ParallelParts"/>; each part has its own
+/// buffers and partial sums, combined in part order, so a fit is deterministic.</para>
+/// </remarks>
+internal sealed unsafe class EmWorkspace : IParallelPart
+{
+    private enum Pass { Expectation, Accumulate, Score, Scatter }
+
+    /// <summary>Budget (doubles) of the full-covariance E-step's C^T X_b^T buffer, which sets its block rows.</summary>
+    internal static int FullBlockBudget = 128 * 1024;
+
+    /// <summary>Budget (doubles) of the full-covariance scatter pass's r (x - mu) buffer (K D per row), which sets its block rows.</summary>
+    internal static int ScatterBudget = 32 * 1024;
+
+    /// <summary>Rows per block on the other passes.</summary>
+    internal static int BlockRows = 256;
+
+    /// <summary>Below this many multiply-adds per pass the work stays on one thread.</summary>
+    private const long ParallelWork = 1L << 20;
+
+    /// <summary>scikit-learn adds 10 machine epsilons to every N_k so an empty component divides by a tiny number, not zero.</summary>
+    private const double EmptyGuard = 10 * 2.220446049250313e-16;
+
+    private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary>Smallest argument passed to exp in the responsibilities (see LogSumExpAndResponsibilities).</summary>
+    private const double MinExponent = -700;
+
+    private readonly CovarianceType _type;
+    private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _split, _ldt, _ldq;
+    private readonly double* _x;
+    private readonly double[] _xt;
+    private readonly double[] _resp;
+    private readonly double[]? _logNorm;
+    private readonly double[] _a, _c, _constK;
+    private readonly double[]? _xtx;
+    private readonly double[] _rowNorms;
+    private readonly double[] _nk, _stats, _secondT;
+    private readonly double[] _chol, _inverse, _scaledMeans;
+    private readonly PartState[] _state;
+    private Pass _pass;
+    private double[] _means = [];
+
+    private sealed class PartState
+    {
+        public double[] Y = [], Z = [], L = [], Max = [], Sum = [], Tmp = [], W = [];
+        public double[] Nk = [], Stats = [], SecondT = [], Scatter = [], Residual = [];
+        public double LogLikelihood;
+    }
+
+    /// <param name="x">The data, N x D row-major; must stay pinned while the workspace is used.</param>
+    /// <param name="scoring">Keep log p(x_i) per row (for ScoreSamples) instead of only their sum.</param>
+    public EmWorkspace(CovarianceType type, int components, int dimensions, double* x, int rows, bool scoring = false)
+    {
+        _type = type;
+        _k = components;
+        _d = dimensions;
+        _n = rows;
+        _x = x;
+        // Columns of the first-moment statistics R^T X (+ R^T |x|^2 for spherical) and of the diagonal types'
+        // E-step coefficients [-2 mu prec | prec].
+        _width = type == CovarianceType.Spherical ? _d + 1 : _d;
+        _coef = type == CovarianceType.Diagonal ? 2 * _d : _d + 1;
+        _eRows = type == CovarianceType.Full
+            ? Math.Clamp(FullBlockBudget / (_k * _d) / 8 * 8, 8, BlockRows)
+            : BlockRows;
+        // The full scatter pass holds K x D values per row (R o (X - mu_k) for every k), kept within L2.
+        _sRows = type == CovarianceType.Full ? Math.Clamp(ScatterBudget / (_k * _d) / 8 * 8, 8, BlockRows) : BlockRows;
+        // C^T is lower triangular: rows j < split of the stacked C_k^T only touch columns < split (see Prepare).
+        _split = _d >= 16 ? _d / 2 : _d;
+        long work = (long)rows * _k * _d * (type == CovarianceType.Full ? _d : 1);
+        int threads = ParallelParts.Threads;
+        _parts = threads > 1 && work >= ParallelWork ? Math.Max(1, Math.Min(threads, rows / 64)) : 1;
+
+        _resp = new double[(long)_k * rows];
+        if (scoring) _logNorm = new double[rows];
+        _a = new double[type switch
+        {
+            CovarianceType.Full => _k * _d * _d,
+            CovarianceType.Tied => _d * _d,
+            _ => _k * _coef,
+        }];
+        _c = new double[_k * _d];
+        _constK = new double[_k];
+        _nk = new double[_k];
+        _stats = new double[_k * _width];
+        _secondT = type == CovarianceType.Diagonal ? new double[_d * _k] : [];
+        _chol = new double[_d * _d];
+        _inverse = new double[_d * _d];
+        _scaledMeans = type == CovarianceType.Tied ? new double[_k * _d] : [];
+        if (type == CovarianceType.Tied && !scoring)
+        {
+            // X^T X does not change between iterations (scikit-learn recomputes it in every M-step).
+            _xtx = new double[_d * _d];
+            var all = new ReadOnlySpan<double>(_x, checked(rows * _d));
+            Gemm.Compute(true, false, _d, _d, rows, 1.0, all, _d, all, _d, 0.0, _xtx, _d);
+        }
+
+        // X^T (D x N, padded): the E-step products read it in place as their B operand, where X itself would be
+        // repacked (transposed) in every call.
+        _ldt = PaddedStride(rows);
+        _xt = new double[(long)_d * _ldt];
+        Transpose(_x, rows, _d, _xt, _ldt);
+        _ldq = PaddedStride(_eRows);
+
+        // |x_i|^2 does not change between iterations: the spherical E-step and M-step read it from here.
+        _rowNorms = type == CovarianceType.Spherical ? new double[rows] : [];
+        for (int i = 0; i < _rowNorms.Length; i++)
+        {
+            var xi = new ReadOnlySpan<double>(_x + (long)i * _d, _d);
+            _rowNorms[i] = TensorPrimitives.Dot(xi, xi);
+        }
+
+        _state = new PartState[_parts];
+        for (int p = 0; p < _parts; p++)
+        {
+            var s = new PartState
+            {
+                L = new double[_k * _eRows],
+                Max = new double[_eRows],
+                Sum = new double[_eRows],
+                Tmp = new double[_eRows],
+                Nk = new double[_k],
+                Stats = new double[_k * _width],
+            };
+            if (type == CovarianceType.Full)
+            {
+                s.Y = new double[_k * _d * _eRows];
+                if (!scoring)
+                {
+                    s.W = new double[_sRows * _k * _d];
+                    s.Scatter = new double[_k * _d * _d];
+                    s.Residual = new double[_k * _d];
+                }
+            }
+            else if (type == CovarianceType.Tied)
+            {
+                s.Y = new double[_d * _eRows];
+            }
+            else if (type == CovarianceType.Diagonal)
+            {
+                s.Z = new double[_d * _ldq];
+                s.SecondT = new double[_d * _k];
+            }
+            _state[p] = s;
+        }
+    }
+
+    public int Rows => _n;
+
+    /// <summary>Responsibilities, K x N component-major (row k holds r_ik for every point i).</summary>
+    public ReadOnlySpan<double> Responsibilities => _resp;
+
+    /// <summary>Writable responsibilities, for initializations that set them directly.</summary>
+    public Span<double> ResponsibilitiesForInit => _resp;
+
+    /// <summary>log p(x_i) of every row after <see cref="Score"/>.</summary>
+    public ReadOnlySpan<double> LogNorm => _logNorm;
+
+    /// <summary>Number of parts the passes are split into (1: single-threaded).</summary>
+    public int Parts => _parts;
+
+    /// <summary>
+    /// E-step for <paramref name="theta"/> plus the M-step statistics: returns the mean log-likelihood
+    /// (1/N) sum_i log p(x_i; theta), the ELBO at q(z) = p(z | x; theta).
+    /// </summary>
+    public double Expectation(MixtureParameters theta)
+    {
+        Prepare(theta);
+        Run(Pass.Expectation);
+        double total = 0;
+        foreach (var s in _state) total += s.LogLikelihood;
+        return total / _n;
+    }
+
+    /// <summary>Statistics of the M-step from responsibilities already in place (initialization).</summary>
+    public void Accumulate() => Run(Pass.Accumulate);
+
+    /// <summary>E-step only: responsibilities and log p(x_i) for every row (prediction and scoring).</summary>
+    public void Score(MixtureParameters theta)
+    {
+        Prepare(theta);
+        Run(Pass.Score);
+    }
+
+    /// <summary>
+    /// M-step from the accumulated statistics: N_k, means, covariances (+ reg on the diagonal) and the precision
+    /// factors. Weights are N_k / N when <paramref name="weightsOverRows"/> (scikit-learn's initialization) and
+    /// N_k / sum N_k otherwise. The precision factors are skipped when explicit ones will replace them.
+    /// </summary>
+    /// <exception cref="CovarianceNotPositiveDefiniteException">A covariance has no Cholesky factor.</exception>
+    public void Maximization(MixtureParameters theta, double regCovar, bool weightsOverRows = false, bool computePrecisions = true)
+    {
+        int k = _k, d = _d, w = _width;
+        Array.Clear(_nk);
+        Array.Clear(_stats);
+        Array.Clear(_secondT);
+        foreach (var s in _state)
+        {
+            TensorPrimitives.Add(_nk, s.Nk, _nk);
+            TensorPrimitives.Add(_stats, s.Stats, _stats);
+            TensorPrimitives.Add(_secondT, s.SecondT, _secondT);
+        }
+        double nkSum = 0;
+        for (int c = 0; c < k; c++)
+        {
+            _nk[c] += EmptyGuard;
+            nkSum += _nk[c];
+            TensorPrimitives.Divide(_stats.AsSpan(c * w, d), _nk[c], theta.Means.AsSpan(c * d, d));
+        }
+        double[] cov = theta.Covariances;
+        switch (_type)
+        {
+            case CovarianceType.Full:
+                _means = theta.Means;
+                Run(Pass.Scatter);
+                _means = [];
+                // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles
+                // (ScatterBlock's layout), centring the second factor: S[j, l] - e_j mu_l.
+                double[] sum = _state[0].Scatter, residual = _state[0].Residual;
+                for (int p = 1; p < _state.Length; p++)
+                {
+                    TensorPrimitives.Add(sum, _state[p].Scatter, sum);
+                    TensorPrimitives.Add(residual, _state[p].Residual, residual);
+                }
+                int h = _split, low = d - h;
+                for (int c = 0; c < k; c++)
+                {
+                    Span<double> sc = cov.AsSpan(c * d * d, d * d);
+                    ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        ReadOnlySpan<double> row = j < h ? sum.AsSpan((c * h + j) * h, j + 1) : sum.AsSpan(k * h * h + (c * low + j - h) * d, j + 1);
+                        double e = j < h ? residual[c * h + j] : residual[k * h + c * low + j - h];
+                        for (int l = 0; l <= j; l++) sc[j * d + l] = (row[l] - e * mu[l]) / _nk[c];
+                    }
+                    Symmetrize(sc, d, regCovar);
+                }
+                break;
+            case CovarianceType.Tied:
+                // Sigma = (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k + reg I.
+                for (int c = 0; c < k; c++)
+                    TensorPrimitives.Multiply(theta.Means.AsSpan(c * d, d), _nk[c], _scaledMeans.AsSpan(c * d, d));
+                _xtx!.AsSpan().CopyTo(cov);
+                Gemm.Compute(true, false, d, d, k, -1.0, _scaledMeans, d, theta.Means, d, 1.0, cov, d);
+                TensorPrimitives.Divide(cov, nkSum, cov);
+                Symmetrize(cov, d, regCovar);
+                break;
+            case CovarianceType.Diagonal:
+                // sigma_kj^2 = E_r[x_j^2] - 2 mu_kj E_r[x_j] + mu_kj^2 + reg (scikit-learn's expression).
+                for (int c = 0; c < k; c++)
+                {
+                    for (int j = 0; j < d; j++)
+                    {
+                        double mu = theta.Means[c * d + j];
+                        double avgX2 = _secondT[j * k + c] / _nk[c];
+                        cov[c * d + j] = avgX2 - 2 * (mu * mu) + mu * mu + regCovar;
+                    }
+                }
+                break;
+            case CovarianceType.Spherical:
+                // The mean over j of the diagonal variances: (E_r[|x|^2] - |mu_k|^2) / D + reg.
+                for (int c = 0; c < k; c++)
+                {
+                    ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
+                    double avgX2 = _stats[c * w + d] / _nk[c];
+                    double mu2 = TensorPrimitives.Dot(mu, mu);
+                    cov[c] = (avgX2 - 2 * mu2 + mu2) / d + regCovar;
+                }
+                break;
+        }
+        double norm = weightsOverRows ? _n : nkSum;
+        for (int c = 0; c < k; c++) theta.Weights[c] = _nk[c] / norm;
+        if (computePrecisions) ComputePrecisionCholesky(theta, regCovar);
+    }
+
+    /// <summary>
+    /// C = (L^-1)^T from the Cholesky factor L of each covariance, so Sigma^-1 = C C^T; or 1 / sigma for the
+    /// diagonal types.
+    /// </summary>
+    public void ComputePrecisionCholesky(MixtureParameters theta, double regCovar)
+    {
+        int d = _d, dd = d * d;
+        double[] cov = theta.Covariances, pc = theta.PrecisionsCholesky;
+        switch (_type)
+        {
+            case CovarianceType.Full:
+            case CovarianceType.Tied:
+                int count = _type == CovarianceType.Full ? _k : 1;
+                for (int c = 0; c < count; c++)
+                {
+                    cov.AsSpan(c * dd, dd).CopyTo(_chol);
+                    int bad = LinearAlgebra.TryCholesky(_chol, d);
+                    if (bad >= 0)
+                    {
+                        throw new CovarianceNotPositiveDefiniteException(_type == CovarianceType.Full ? c : null, _type, regCovar,
+                            $"its Cholesky factorization breaks down at dimension {bad} of {d}");
+                    }
+                    LinearAlgebra.InvertLower(_chol, d, _inverse);
+                    Span<double> dst = pc.AsSpan(c * dd, dd);
+                    for (int i = 0; i < d; i++)
+                        for (int j = 0; j < d; j++)
+                            dst[i * d + j] = _inverse[j * d + i];
+                }
+                break;
+            default:
+                for (int i = 0; i < cov.Length; i++)
+                {
+                    double v = cov[i];
+                    if (!(v > 0) || double.IsPositiveInfinity(v))
+                    {
+                        int comp = _type == CovarianceType.Diagonal ? i / d : i;
+                        string where = _type == CovarianceType.Diagonal ? $"the variance of dimension {i % d} is {v:G4}" : $"its variance is {v:G4}";
+                        throw new CovarianceNotPositiveDefiniteException(comp, _type, regCovar, where);
+                    }
+                    pc[i] = 1.0 / Math.Sqrt(v);
+                }
+                break;
+        }
+    }
+
+    /// <summary>Copies the lower triangle onto the upper (sums of W^T W are symmetric up to rounding) and adds reg.</summary>
+    private static void Symmetrize(Span<double> a, int d, double reg)
+    {
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < i; j++) a[j * d + i] = a[i * d + j];
+            a[i * d + i] += reg;
+        }
+    }
+
+    /// <summary>
+    /// The per-iteration constants of the E-step: the stacked C_k^T (or the [-2 mu prec, prec] rows), C_k^T mu_k
+    /// and log pi_k + log det C_k - D/2 log 2 pi (- 1/2 sum mu^2 prec for the diagonal types).
+    /// </summary>
+    private void Prepare(MixtureParameters theta)
+    {
+        int k = _k, d = _d, dd = d * d, w = _coef;
+        double[] pc = theta.PrecisionsCholesky, means = theta.Means;
+        double logNormalizer = -d * HalfLog2Pi;
+        switch (_type)
+        {
+            case CovarianceType.Full:
+            case CovarianceType.Tied:
+                // C_f is upper triangular, so row j of C_f^T (column j of C_f) is zero beyond column j. The stacked
+                // rows are split in two groups: "top" rows j < h read only the first h coordinates of x
+                // (count*h x h, at the start of _a), "bottom" rows j >= h read all D (count*(D-h) x D, after them).
+                // That skips a quarter of the multiply-adds of a dense [C_1 .. C_K]^T X^T.
+                int count = _type == CovarianceType.Full ? k : 1, h = _split;
+                int bottom = count * h * h;
+                for (int f = 0; f < count; f++)
+                {
+                    for (int j = 0; j < d; j++)
+                    {
+                        Span<double> row = j < h ? _a.AsSpan((f * h + j) * h, h) : _a.AsSpan(bottom + (f * (d - h) + j - h) * d, d);
+                        for (int i = 0; i < row.Length; i++) row[i] = pc[f * dd + i * d + j];
+                    }
+                }
+                for (int c = 0; c < k; c++)
+                {
+                    int f = _type == CovarianceType.Full ? c : 0;
+                    double logDet = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        logDet += Math.Log(pc[f * dd + j * d + j]);
+                        double cj = 0;
+                        for (int i = 0; i <= j; i++) cj += pc[f * dd + i * d + j] * means[c * d + i];
+                        _c[c * d + j] = cj;
+                    }
+                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + logDet;
+                }
+                break;
+            case CovarianceType.Diagonal:
+                for (int c = 0; c < k; c++)
+                {
+                    double logDet = 0, muPrecMu = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        double chol = pc[c * d + j], prec = chol * chol, mu = means[c * d + j];
+                        logDet += Math.Log(chol);
+                        muPrecMu += mu * mu * prec;
+                        _a[c * w + j] = -2 * mu * prec;
+                        _a[c * w + d + j] = prec;
+                    }
+                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + logDet - 0.5 * muPrecMu;
+                }
+                break;
+            case CovarianceType.Spherical:
+                for (int c = 0; c < k; c++)
+                {
+                    double chol = pc[c], prec = chol * chol;
+                    ReadOnlySpan<double> mu = means.AsSpan(c * d, d);
+                    TensorPrimitives.Multiply(mu, -2 * prec, _a.AsSpan(c * w, d));
+                    _a[c * w + d] = prec;
+                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + d * Math.Log(chol) - 0.5 * prec * TensorPrimitives.Dot(mu, mu);
+                }
+                break;
+        }
+    }
+
+    private void Run(Pass pass)
+    {
+        _pass = pass;
+        ParallelParts.Run(this, _parts);
+    }
+
+    /// <summary>One part: a contiguous range of rows, processed block by block.</summary>
+    public void Execute(int part)
+    {
+        PartState s = _state[part];
+        int start = (int)((long)_n * part / _parts), end = (int)((long)_n * (part + 1) / _parts);
+        if (_pass == Pass.Scatter)
+        {
+            Array.Clear(s.Scatter);
+            Array.Clear(s.Residual);
+            for (int r0 = start; r0 < end; r0 += _sRows) ScatterBlock(s, r0, Math.Min(_sRows, end - r0));
+            return;
+        }
+        s.LogLikelihood = 0;
+        Array.Clear(s.Nk);
+        Array.Clear(s.Stats);
+        Array.Clear(s.SecondT);
+        for (int r0 = start; r0 < end; r0 += _eRows) ProcessBlock(s, r0, Math.Min(_eRows, end - r0));
+    }
+
+    private void ProcessBlock(PartState s, int r0, int rows)
+    {
+        int d = _d, w = _width, n = _n;
+        var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
+        ReadOnlySpan<double> xt = _xt.AsSpan(r0);   // the block's columns of X^T, leading dimension _ldt
+        // Diagonal covariances also need the squares, here transposed as X^T: D x rows, leading dimension _ldq.
+        Span<double> squares = _type == CovarianceType.Diagonal ? s.Z : default;
+        if (_type == CovarianceType.Diagonal)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                ReadOnlySpan<double> xj = xt.Slice(j * _ldt, rows);
+                TensorPrimitives.Multiply(xj, xj, squares.Slice(j * _ldq, rows));
+            }
+        }
+
+        if (_pass != Pass.Accumulate)
+        {
+            WeightedLogDensities(s, r0, xt, squares, rows);
+            LogSumExpAndResponsibilities(s, r0, rows);
+        }
+        if (_pass == Pass.Score) return;
+
+        // N_k and the first moments R_b X_b (K x rows with leading dimension N, times rows x D).
+        ReadOnlySpan<double> rb = _resp.AsSpan(r0);
+        for (int c = 0; c < _k; c++) s.Nk[c] += TensorPrimitives.Sum(rb.Slice(c * n, rows));
+        Gemm.Compute(false, false, _k, d, rows, 1.0, rb, n, xb, d, 1.0, s.Stats, w);
+        if (_type == CovarianceType.Diagonal)
+        {
+            // Second moments per dimension, transposed: (X_b o X_b)^T R_b^T, D x K.
+            Gemm.Compute(false, true, d, _k, rows, 1.0, squares, _ldq, rb, n, 1.0, s.SecondT, _k);
+        }
+        else if (_type == CovarianceType.Spherical)
+        {
+            ReadOnlySpan<double> norms = _rowNorms.AsSpan(r0, rows);
+            for (int c = 0; c < _k; c++) s.Stats[c * w + d] += TensorPrimitives.Dot(rb.Slice(c * n, rows), norms);
+        }
+    }
+
+    /// <summary>
+    /// L[k, i] = log pi_k + log N(x_i | mu_k, Sigma_k) for the block, K x rows with leading dimension eRows. The
+    /// products take X_b^T from the transposed copy of the data (<paramref name="xt"/>, leading dimension _ldt).
+    /// </summary>
+    private void WeightedLogDensities(PartState s, int r0, ReadOnlySpan<double> xt, ReadOnlySpan<double> squares, int rows)
+    {
+        int k = _k, d = _d, ld = _eRows, w = _coef;
+        Span<double> l = s.L;
+        switch (_type)
+        {
+            case CovarianceType.Full:
+            case CovarianceType.Tied:
+            {
+                // Y = [C_1 .. C_K]^T X_b^T: row (f, j) is coordinate j of C_f^T x_i for every i, in the two row
+                // groups of Prepare (top rows from the first h coordinates only).
+                int count = _type == CovarianceType.Full ? k : 1, h = _split, low = d - h;
+                Span<double> yTop = s.Y.AsSpan(0, count * h * ld), yBottom = s.Y.AsSpan(count * h * ld);
+                Gemm.Compute(false, false, count * h, rows, h, 1.0, _a, h, xt, _ldt, 0.0, yTop, ld);
+                if (low > 0) Gemm.Compute(false, false, count * low, rows, d, 1.0, _a.AsSpan(count * h * h), d, xt, _ldt, 0.0, yBottom, ld);
+                for (int c = 0; c < k; c++)
+                {
+                    Span<double> lc = l.Slice(c * ld, rows);
+                    int f = _type == CovarianceType.Full ? c : 0;
+                    MixtureMath.SquaredDistances(yTop[(f * h * ld)..], ld, _c.AsSpan(c * d, h), lc, accumulate: false);
+                    if (low > 0) MixtureMath.SquaredDistances(yBottom[(f * low * ld)..], ld, _c.AsSpan(c * d + h, low), lc, accumulate: true);
+                    TensorPrimitives.Multiply(lc, -0.5, lc);
+                    TensorPrimitives.Add(lc, _constK[c], lc);
+                }
+                break;
+            }
+            case CovarianceType.Diagonal:
+                // -1/2 [(-2 mu prec) . x + prec . x^2] + const for all components: two products.
+                Gemm.Compute(false, false, k, rows, d, -0.5, _a, w, xt, _ldt, 0.0, l, ld);
+                Gemm.Compute(false, false, k, rows, d, -0.5, _a.AsSpan(d), w, squares, _ldq, 1.0, l, ld);
+                for (int c = 0; c < k; c++) TensorPrimitives.Add(l.Slice(c * ld, rows), _constK[c], l.Slice(c * ld, rows));
+                break;
+            default:
+            {
+                // -1/2 [(-2 mu prec) . x + prec |x|^2] + const: one product and a rank-one term.
+                Gemm.Compute(false, false, k, rows, d, -0.5, _a, w, xt, _ldt, 0.0, l, ld);
+                ReadOnlySpan<double> norms = _rowNorms.AsSpan(r0, rows);
+                for (int c = 0; c < k; c++)
+                {
+                    Span<double> lc = l.Slice(c * ld, rows);
+                    TensorPrimitives.MultiplyAdd(norms, -0.5 * _a[c * w + d], lc, lc);
+                    TensorPrimitives.Add(lc, _constK[c], lc);
+                }
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A leading dimension of at least n whose byte stride is not a multiple of 128, so GEMM reads B operands with
+    /// it in place instead of repacking them (see GemmPacked.CanUseBInPlace).
+    /// </summary>
+    private static int PaddedStride(int n) => n % 16 == 0 ? n + 8 : n;
+
+    /// <summary>xt[j * ldt + i] = x[i * d + j], in 8 x 8 tiles.</summary>
+    private static void Transpose(double* x, int rows, int d, double[] xt, int ldt)
+    {
+        const int Tile = 8;
+        for (int i0 = 0; i0 < rows; i0 += Tile)
+        {
+            int iEnd = Math.Min(rows, i0 + Tile);
+            for (int j0 = 0; j0 < d; j0 += Tile)
+            {
+                int jEnd = Math.Min(d, j0 + Tile);
+                for (int j = j0; j < jEnd; j++)
+                {
+                    double* src = x + (long)i0 * d + j;
+                    long dst = (long)j * ldt + i0;
+                    for (int i = i0; i < iEnd; i++, src += d) xt[dst++] = *src;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// log p(x_i) = logsumexp_k L[k, i] and r_ik = exp(L[k, i] - max_k L) / sum_k exp(L[k, i] - max_k L), written
+    /// into the K x N responsibilities; the block's sum of log p(x_i) goes to the part's total.
+    /// </summary>
+    private void LogSumExpAndResponsibilities(PartState s, int r0, int rows)
+    {
+        int k = _k, ld = _eRows;
+        Span<double> l = s.L, max = s.Max.AsSpan(0, rows), sum = s.Sum.AsSpan(0, rows);
+        l[..rows].CopyTo(max);
+        for (int c = 1; c < k; c++) TensorPrimitives.Max(max, l.Slice(c * ld, rows), max);
+        sum.Clear();
+        for (int c = 0; c < k; c++)
+        {
+            Span<double> lc = l.Slice(c * ld, rows);
+            TensorPrimitives.Subtract(lc, max, lc);
+            // exp underflows below -745 anyway; arguments beyond about -709 make TensorPrimitives.Exp fall back to
+            // scalar exp for the whole vector (and glibc takes its slow underflow path), which cost 15% of a full
+            // E-step. Clamped, a far component gets r = e^-700 / sum (1e-304) instead of 0: no visible difference.
+            TensorPrimitives.Max(lc, MinExponent, lc);
+            TensorPrimitives.Exp(lc, lc);
+            TensorPrimitives.Add(sum, lc, sum);
+        }
+        Span<double> logNorm = _logNorm is null ? s.Tmp.AsSpan(0, rows) : _logNorm.AsSpan(r0, rows);
+        TensorPrimitives.Log(sum, logNorm);
+        TensorPrimitives.Add(logNorm, max, logNorm);
+        double blockSum = TensorPrimitives.Sum(logNorm);
+        if (!double.IsFinite(blockSum)) HandleNonFinite(s, r0, rows, logNorm);
+        s.LogLikelihood += blockSum;
+        for (int c = 0; c < k; c++) TensorPrimitives.Divide(l.Slice(c * ld, rows), sum, _resp.AsSpan(c * _n + r0, rows));
+    }
+
+    /// <summary>
+    /// A row whose log-density is -inf (or NaN) under every component: when fitting, an error naming it; when
+    /// scoring, log p(x) = -inf and uniform responsibilities for that row.
+    /// </summary>
+    private void HandleNonFinite(PartState s, int r0, int rows, Span<double> logNorm)
+    {
+        int bad = 0;
+        while (bad < rows && double.IsFinite(logNorm[bad])) bad++;
+        if (_pass != Pass.Score)
+        {
+            throw new InvalidOperationException(
+                $"Row {r0 + bad} has log p(x) = {s.Max[bad]} under every component: its squared Mahalanobis distances overflow " +
+                "double precision. Standardize the data (or reduce its scale), or increase RegCovar.");
+        }
+        for (int i = 0; i < rows; i++)
+        {
+            if (double.IsFinite(logNorm[i])) continue;
+            logNorm[i] = double.NegativeInfinity;
+            s.Sum[i] = 1;
+            for (int c = 0; c < _k; c++) s.L[c * _eRows + i] = 1.0 / _k;
+        }
+    }
+
+    /// <summary>
+    /// The lower triangles of Scatter_k += sum_i r_ik (x_i - mu_k) x_i^T for every component, in two products
+    /// W^T X_b with W[i, (k, j)] = r_ik (x_ij - mu_kj), and the residuals e_kj = sum_i W[i, (k, j)]. The centred
+    /// scatter that scikit-learn forms per component is sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T = Scatter_k - e_k mu_k^T
+    /// (the M-step subtracts it): the one-sided form lets all components share one product, and the residual
+    /// (zero in exact arithmetic, computed from centred terms) removes the cancellation an uncentred
+    /// E[x x^T] - mu mu^T would suffer; what remains is a relative error of order eps |x| / sigma. As in the
+    /// E-step, the rows j &lt; h (first in W) need only the columns l &lt; h of the lower triangle, which skips a quarter
+    /// of the work. Layout of a part's scatter: K h x h ("top" rows), then K (D - h) x D ("bottom" rows); residuals
+    /// in the order of W's columns.
+    /// </summary>
+    private void ScatterBlock(PartState s, int r0, int rows)
+    {
+        int d = _d, k = _k, kd = k * d, h = _split, low = d - h;
+        var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
+        Span<double> w = s.W.AsSpan(0, rows * kd);
+        for (int c = 0; c < k; c++)
+        {
+            ReadOnlySpan<double> r = _resp.AsSpan(c * _n + r0, rows), mu = _means.AsSpan(c * d, d);
+            MixtureMath.ScaledDifferences(xb, d, mu[..h], r, w[(c * h)..], kd, s.Residual.AsSpan(c * h, h));
+            if (low > 0) MixtureMath.ScaledDifferences(xb[h..], d, mu[h..], r, w[(k * h + c * low)..], kd, s.Residual.AsSpan(k * h + c * low, low));
+        }
+        Gemm.Compute(true, false, k * h, h, rows, 1.0, w, kd, xb, d, 1.0, s.Scatter.AsSpan(0, k * h * h), h);
+        if (low > 0) Gemm.Compute(true, false, k * low, d, rows, 1.0, w[(k * h)..], kd, xb, d, 1.0, s.Scatter.AsSpan(k * h * h), d);
+    }
+}
