@@ -12,7 +12,7 @@ namespace Engine.Devices;
 internal sealed class CpuBackend : Backend
 {
     private readonly Device _device;
-    private readonly CpuPool _pool = new();
+    private readonly ExactSizePool<CpuStorage> _pool = new();
 
     public CpuBackend(Device device) => _device = device;
 

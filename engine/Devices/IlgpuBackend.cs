@@ -17,7 +17,7 @@ internal sealed class IlgpuBackend : Backend, IDisposable
 {
     private readonly IlgpuDevice _device;
     private readonly Accelerator _acc;
-    private readonly IlgpuPool _pool = new();
+    private readonly ExactSizePool<IlgpuStorage> _pool = new();
     private readonly GpuKernels<float> _f;
     private readonly GpuKernels<double> _d;
     private readonly GpuRandom _random;
@@ -49,11 +49,11 @@ internal sealed class IlgpuBackend : Backend, IDisposable
         _random.Preload();
     }
 
-    internal void TrimPool() => _pool.Clear();
+    internal void TrimPool() => _pool.Clear(s => s.Buffer.Dispose());
 
     public void Dispose()
     {
-        _pool.Clear();
+        _pool.Clear(s => s.Buffer.Dispose());
         _indices?.Dispose();
         _flag?.Dispose();
         _scratchF?.Dispose();
@@ -83,7 +83,7 @@ internal sealed class IlgpuBackend : Backend, IDisposable
         catch (Exception e) when (e is OutOfMemoryException or AcceleratorException)
         {
             // Recycled blocks of other sizes may be what fills the device: give them back and try once more.
-            _pool.Clear();
+            _pool.Clear(s => s.Buffer.Dispose());
             buffer = AllocateBuffer(dtype, length);
         }
         return new IlgpuStorage(_device, dtype, buffer, length, pooled);
