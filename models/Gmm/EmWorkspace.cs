@@ -47,15 +47,14 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private const double MinExponent = -700;
 
     private readonly CovarianceType _type;
-    private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _split, _ldt, _ldq;
+    private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _split;
     private readonly double* _x;
-    private readonly double[] _xt;
     private readonly double[] _resp;
     private readonly double[]? _logNorm;
     private readonly double[] _a, _c, _constK;
     private readonly double[]? _xtx;
     private readonly double[] _rowNorms;
-    private readonly double[] _nk, _stats, _secondT;
+    private readonly double[] _nk, _stats;
     private readonly double[] _chol, _inverse, _scaledMeans;
     private readonly PartState[] _state;
     private Pass _pass;
@@ -64,7 +63,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private sealed class PartState
     {
         public double[] Y = [], Z = [], L = [], Max = [], Sum = [], Tmp = [], W = [];
-        public double[] Nk = [], Stats = [], SecondT = [], Scatter = [], Residual = [];
+        public double[] Nk = [], Stats = [], Scatter = [], Residual = [];
         public double LogLikelihood;
     }
 
@@ -77,9 +76,14 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         _d = dimensions;
         _n = rows;
         _x = x;
-        // Columns of the first-moment statistics R^T X (+ R^T |x|^2 for spherical) and of the diagonal types'
-        // E-step coefficients [-2 mu prec | prec].
-        _width = type == CovarianceType.Spherical ? _d + 1 : _d;
+        // Columns of the statistics: R^T X, then R^T X^2 (diagonal) or R^T |x|^2 (spherical); and of the diagonal
+        // types' E-step coefficients [-2 mu prec | prec].
+        _width = type switch
+        {
+            CovarianceType.Diagonal => 2 * _d,
+            CovarianceType.Spherical => _d + 1,
+            _ => _d,
+        };
         _coef = type == CovarianceType.Diagonal ? 2 * _d : _d + 1;
         _eRows = type == CovarianceType.Full
             ? Math.Clamp(FullBlockBudget / (_k * _d) / 8 * 8, 8, BlockRows)
@@ -104,7 +108,6 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         _constK = new double[_k];
         _nk = new double[_k];
         _stats = new double[_k * _width];
-        _secondT = type == CovarianceType.Diagonal ? new double[_d * _k] : [];
         _chol = new double[_d * _d];
         _inverse = new double[_d * _d];
         _scaledMeans = type == CovarianceType.Tied ? new double[_k * _d] : [];
@@ -115,13 +118,6 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             var all = new ReadOnlySpan<double>(_x, checked(rows * _d));
             Gemm.Compute(true, false, _d, _d, rows, 1.0, all, _d, all, _d, 0.0, _xtx, _d);
         }
-
-        // X^T (D x N, padded): the E-step products read it in place as their B operand, where X itself would be
-        // repacked (transposed) in every call.
-        _ldt = PaddedStride(rows);
-        _xt = new double[(long)_d * _ldt];
-        Transpose(_x, rows, _d, _xt, _ldt);
-        _ldq = PaddedStride(_eRows);
 
         // |x_i|^2 does not change between iterations: the spherical E-step and M-step read it from here.
         _rowNorms = type == CovarianceType.Spherical ? new double[rows] : [];
@@ -159,8 +155,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             }
             else if (type == CovarianceType.Diagonal)
             {
-                s.Z = new double[_d * _ldq];
-                s.SecondT = new double[_d * _k];
+                s.Z = new double[_eRows * _d];
             }
             _state[p] = s;
         }
@@ -214,12 +209,10 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         int k = _k, d = _d, w = _width;
         Array.Clear(_nk);
         Array.Clear(_stats);
-        Array.Clear(_secondT);
         foreach (var s in _state)
         {
             TensorPrimitives.Add(_nk, s.Nk, _nk);
             TensorPrimitives.Add(_stats, s.Stats, _stats);
-            TensorPrimitives.Add(_secondT, s.SecondT, _secondT);
         }
         double nkSum = 0;
         for (int c = 0; c < k; c++)
@@ -273,7 +266,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                     for (int j = 0; j < d; j++)
                     {
                         double mu = theta.Means[c * d + j];
-                        double avgX2 = _secondT[j * k + c] / _nk[c];
+                        double avgX2 = _stats[c * w + d + j] / _nk[c];
                         cov[c * d + j] = avgX2 - 2 * (mu * mu) + mu * mu + regCovar;
                     }
                 }
@@ -439,7 +432,6 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         s.LogLikelihood = 0;
         Array.Clear(s.Nk);
         Array.Clear(s.Stats);
-        Array.Clear(s.SecondT);
         for (int r0 = start; r0 < end; r0 += _eRows) ProcessBlock(s, r0, Math.Min(_eRows, end - r0));
     }
 
@@ -447,21 +439,13 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     {
         int d = _d, w = _width, n = _n;
         var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
-        ReadOnlySpan<double> xt = _xt.AsSpan(r0);   // the block's columns of X^T, leading dimension _ldt
-        // Diagonal covariances also need the squares, here transposed as X^T: D x rows, leading dimension _ldq.
-        Span<double> squares = _type == CovarianceType.Diagonal ? s.Z : default;
-        if (_type == CovarianceType.Diagonal)
-        {
-            for (int j = 0; j < d; j++)
-            {
-                ReadOnlySpan<double> xj = xt.Slice(j * _ldt, rows);
-                TensorPrimitives.Multiply(xj, xj, squares.Slice(j * _ldq, rows));
-            }
-        }
+        // Diagonal covariances also need the squares x^2 of the block (one contiguous product).
+        Span<double> squares = _type == CovarianceType.Diagonal ? s.Z.AsSpan(0, rows * d) : default;
+        if (_type == CovarianceType.Diagonal) TensorPrimitives.Multiply(xb, xb, squares);
 
         if (_pass != Pass.Accumulate)
         {
-            WeightedLogDensities(s, r0, xt, squares, rows);
+            WeightedLogDensities(s, r0, xb, squares, rows);
             LogSumExpAndResponsibilities(s, r0, rows);
         }
         if (_pass == Pass.Score) return;
@@ -472,8 +456,8 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         Gemm.Compute(false, false, _k, d, rows, 1.0, rb, n, xb, d, 1.0, s.Stats, w);
         if (_type == CovarianceType.Diagonal)
         {
-            // Second moments per dimension, transposed: (X_b o X_b)^T R_b^T, D x K.
-            Gemm.Compute(false, true, d, _k, rows, 1.0, squares, _ldq, rb, n, 1.0, s.SecondT, _k);
+            // Second moments per dimension, R_b (X_b o X_b), in columns D.. of the statistics.
+            Gemm.Compute(false, false, _k, d, rows, 1.0, rb, n, squares, d, 1.0, s.Stats.AsSpan(d), w);
         }
         else if (_type == CovarianceType.Spherical)
         {
@@ -482,11 +466,12 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         }
     }
 
-    /// <summary>
-    /// L[k, i] = log pi_k + log N(x_i | mu_k, Sigma_k) for the block, K x rows with leading dimension eRows. The
-    /// products take X_b^T from the transposed copy of the data (<paramref name="xt"/>, leading dimension _ldt).
-    /// </summary>
-    private void WeightedLogDensities(PartState s, int r0, ReadOnlySpan<double> xt, ReadOnlySpan<double> squares, int rows)
+    /// <summary>L[k, i] = log pi_k + log N(x_i | mu_k, Sigma_k) for the block, K x rows with leading dimension eRows.</summary>
+    /// <remarks>
+    /// The products read X_b as their transposed B operand, which GEMM repacks in every call. Reading a transposed
+    /// copy of the whole data set in place instead was slower here (rows of the copy are N apart in memory).
+    /// </remarks>
+    private void WeightedLogDensities(PartState s, int r0, ReadOnlySpan<double> xb, ReadOnlySpan<double> squares, int rows)
     {
         int k = _k, d = _d, ld = _eRows, w = _coef;
         Span<double> l = s.L;
@@ -499,8 +484,8 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 // groups of Prepare (top rows from the first h coordinates only).
                 int count = _type == CovarianceType.Full ? k : 1, h = _split, low = d - h;
                 Span<double> yTop = s.Y.AsSpan(0, count * h * ld), yBottom = s.Y.AsSpan(count * h * ld);
-                Gemm.Compute(false, false, count * h, rows, h, 1.0, _a, h, xt, _ldt, 0.0, yTop, ld);
-                if (low > 0) Gemm.Compute(false, false, count * low, rows, d, 1.0, _a.AsSpan(count * h * h), d, xt, _ldt, 0.0, yBottom, ld);
+                Gemm.Compute(false, true, count * h, rows, h, 1.0, _a, h, xb, d, 0.0, yTop, ld);
+                if (low > 0) Gemm.Compute(false, true, count * low, rows, d, 1.0, _a.AsSpan(count * h * h), d, xb, d, 0.0, yBottom, ld);
                 for (int c = 0; c < k; c++)
                 {
                     Span<double> lc = l.Slice(c * ld, rows);
@@ -514,14 +499,14 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             }
             case CovarianceType.Diagonal:
                 // -1/2 [(-2 mu prec) . x + prec . x^2] + const for all components: two products.
-                Gemm.Compute(false, false, k, rows, d, -0.5, _a, w, xt, _ldt, 0.0, l, ld);
-                Gemm.Compute(false, false, k, rows, d, -0.5, _a.AsSpan(d), w, squares, _ldq, 1.0, l, ld);
+                Gemm.Compute(false, true, k, rows, d, -0.5, _a, w, xb, d, 0.0, l, ld);
+                Gemm.Compute(false, true, k, rows, d, -0.5, _a.AsSpan(d), w, squares, d, 1.0, l, ld);
                 for (int c = 0; c < k; c++) TensorPrimitives.Add(l.Slice(c * ld, rows), _constK[c], l.Slice(c * ld, rows));
                 break;
             default:
             {
                 // -1/2 [(-2 mu prec) . x + prec |x|^2] + const: one product and a rank-one term.
-                Gemm.Compute(false, false, k, rows, d, -0.5, _a, w, xt, _ldt, 0.0, l, ld);
+                Gemm.Compute(false, true, k, rows, d, -0.5, _a, w, xb, d, 0.0, l, ld);
                 ReadOnlySpan<double> norms = _rowNorms.AsSpan(r0, rows);
                 for (int c = 0; c < k; c++)
                 {
@@ -530,32 +515,6 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                     TensorPrimitives.Add(lc, _constK[c], lc);
                 }
                 break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// A leading dimension of at least n whose byte stride is not a multiple of 128, so GEMM reads B operands with
-    /// it in place instead of repacking them (see GemmPacked.CanUseBInPlace).
-    /// </summary>
-    private static int PaddedStride(int n) => n % 16 == 0 ? n + 8 : n;
-
-    /// <summary>xt[j * ldt + i] = x[i * d + j], in 8 x 8 tiles.</summary>
-    private static void Transpose(double* x, int rows, int d, double[] xt, int ldt)
-    {
-        const int Tile = 8;
-        for (int i0 = 0; i0 < rows; i0 += Tile)
-        {
-            int iEnd = Math.Min(rows, i0 + Tile);
-            for (int j0 = 0; j0 < d; j0 += Tile)
-            {
-                int jEnd = Math.Min(d, j0 + Tile);
-                for (int j = j0; j < jEnd; j++)
-                {
-                    double* src = x + (long)i0 * d + j;
-                    long dst = (long)j * ldt + i0;
-                    for (int i = i0; i < iEnd; i++, src += d) xt[dst++] = *src;
-                }
             }
         }
     }
