@@ -148,7 +148,8 @@ public sealed class FmaTeam : IDisposable
         Volatile.Write(ref _finished, 0);
         Interlocked.Increment(ref _generation);
         FmaPeak.Burst(_kind, _iterations);
-        while (Volatile.Read(ref _finished) < _helpers.Length) Thread.SpinWait(16);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _finished) < _helpers.Length) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     public void Dispose()
@@ -159,7 +160,9 @@ public sealed class FmaTeam : IDisposable
 
     private void HelperLoop()
     {
-        int seen = Volatile.Read(ref _generation);
+        // Generation 0 is the one the team was created at: reading _generation here instead would miss a Run
+        // that started before this thread did, and that Run would wait for this helper forever.
+        int seen = 0;
         while (!_stop)
         {
             int now = Volatile.Read(ref _generation);

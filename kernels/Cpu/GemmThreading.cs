@@ -71,6 +71,8 @@ internal sealed class GemmWorkerPool
     /// <summary>How long an idle worker polls for the next job before it blocks.</summary>
     public static readonly TimeSpan SpinTime = TimeSpan.FromMicroseconds(200);
 
+    private static readonly long SpinTicks = (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
+
     private static readonly GemmWorkerPool s_pool = new();
 
     private int _busy;
@@ -156,9 +158,11 @@ internal sealed class GemmWorkerPool
 
         private readonly GemmWorkerPool _pool;
         private readonly ManualResetEventSlim _wake = new(false, 0);
+        private readonly ManualResetEventSlim _done = new(false, 0);
         private Exception? _error;
         private int _state;
         private int _sleeping;
+        private int _callerWaiting;
 
         public Worker(GemmWorkerPool pool, int index)
         {
@@ -180,12 +184,30 @@ internal sealed class GemmWorkerPool
             if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
         }
 
-        /// <summary>Takes the job back if the worker has not claimed it, else waits until it is done.</summary>
+        /// <summary>
+        /// Takes the job back if the worker has not claimed it, else waits until it is done: spinning for
+        /// <see cref="SpinTime"/> (the usual wait is the small imbalance between parts), then blocking. Never
+        /// spin without bound: a caller at raised priority (BenchmarkDotNet raises its thread's) that spins
+        /// while the worker shares its core, or competes for the other one, starves the very thread it waits
+        /// for; an unbounded spin here once stalled a benchmark for five minutes.
+        /// </summary>
         public Exception? WithdrawOrWait()
         {
             if (Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted) return null;
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _state) != Idle) spin.SpinOnce(sleep1Threshold: -1);
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref _state) != Idle && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(16);
+            if (Volatile.Read(ref _state) != Idle)
+            {
+                // Dekker-style, as for _sleeping: either we see Idle, or the worker sees _callerWaiting and sets _done.
+                Volatile.Write(ref _callerWaiting, 1);
+                Interlocked.MemoryBarrier();
+                while (Volatile.Read(ref _state) != Idle)
+                {
+                    _done.Wait();
+                    _done.Reset();
+                }
+                Volatile.Write(ref _callerWaiting, 0);
+            }
             return _error;
         }
 
@@ -215,12 +237,14 @@ internal sealed class GemmWorkerPool
                     _error = e;
                 }
                 Volatile.Write(ref _state, Idle);
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref _callerWaiting) != 0) _done.Set();
             }
         }
 
         private bool SpinForWork()
         {
-            long deadline = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
             while (Volatile.Read(ref _state) != Posted)
             {
                 Thread.SpinWait(16);

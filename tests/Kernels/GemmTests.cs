@@ -163,6 +163,60 @@ public class GemmTests
     }
 
     [Test]
+    public void WorkerPool_RunsEveryPartExactlyOnce_WhenOnePartIsSlow()
+    {
+        // The slow part outlasts the caller's spin, so the caller must block until the worker is done, not
+        // return early and not hang.
+        var task = new RecordingTask(slowPart: 1, slowMilliseconds: 30);
+        Assert.That(GemmWorkerPool.TryAcquire(), Is.True);
+        try
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                task.Reset(parts: 4);
+                GemmWorkerPool.Run(task, parts: 4, threads: 2);
+                Assert.That(task.Counts, Is.All.EqualTo(1), $"round {round}");
+            }
+        }
+        finally
+        {
+            GemmWorkerPool.Release();
+        }
+    }
+
+    [Test]
+    public void WorkerPool_RethrowsAPartsException_AndStaysUsable()
+    {
+        var failing = new RecordingTask(slowPart: -1, slowMilliseconds: 0, failingPart: 1);
+        Assert.That(GemmWorkerPool.TryAcquire(), Is.True);
+        try
+        {
+            failing.Reset(parts: 2);
+            var e = Assert.Throws<InvalidOperationException>(() => GemmWorkerPool.Run(failing, parts: 2, threads: 2));
+            Assert.That(e!.Message, Does.Contain("part 1"));
+        }
+        finally
+        {
+            GemmWorkerPool.Release();
+        }
+        Run(Precision.Float, new Case(false, false, 100, 120, 140, 1.0, 0.0), [new GemmOptions(Threads: 2)]);
+    }
+
+    private sealed class RecordingTask(int slowPart, int slowMilliseconds, int failingPart = -1) : IGemmTask
+    {
+        public int[] Counts { get; private set; } = [];
+
+        public void Reset(int parts) => Counts = new int[parts];
+
+        public void Execute(int part)
+        {
+            if (part == slowPart) Thread.Sleep(slowMilliseconds);
+            Interlocked.Increment(ref Counts[part]);
+            if (part == failingPart) throw new InvalidOperationException($"part {part} failed");
+        }
+    }
+
+    [Test]
     public void SteadyState_AllocatesNothing([Values(1, 2)] int threads)
     {
         var rng = new Random(9);
