@@ -100,15 +100,15 @@ public sealed class GmmBenchConfig : ManualConfig
     public GmmBenchConfig()
     {
         AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(10).WithLaunchCount(1));
-        AddColumn(new PeerColumn("sklearn fit", "scikit-learn GaussianMixture.fit, median of 3 runs in GlobalSetup of the same process",
+        AddColumn(new FunctionColumn("sklearn fit", "scikit-learn GaussianMixture.fit, median of 3 runs in GlobalSetup of the same process",
             (s, c) => GmmFitBenchmarks.PeerFor(c)?.Peer is { } p ? $"{p.FitMedian * 1e3:F0} ms" : null));
-        AddColumn(new PeerColumn("sklearn EM only", "scikit-learn's 10 EM iterations alone (_e_step + _m_step), median of 3",
+        AddColumn(new FunctionColumn("sklearn EM only", "scikit-learn's 10 EM iterations alone (_e_step + _m_step), median of 3",
             (s, c) => GmmFitBenchmarks.PeerFor(c)?.Peer is { } p ? $"{p.EmMedian * 1e3:F0} ms" : null));
-        AddColumn(new PeerColumn("Speed-up vs fit", "sklearn fit median / engine Fit median",
+        AddColumn(new FunctionColumn("Speed-up vs fit", "sklearn fit median / engine Fit median",
             (s, c) => Ratio(s, c, p => p.FitMedian)));
-        AddColumn(new PeerColumn("Speed-up vs EM only", "sklearn EM-only median / engine Fit median",
+        AddColumn(new FunctionColumn("Speed-up vs EM only", "sklearn EM-only median / engine Fit median",
             (s, c) => Ratio(s, c, p => p.EmMedian)));
-        AddColumn(new PeerColumn("Bound match", "|engine - sklearn| / |sklearn| of the final lower bound (same computation on both sides)",
+        AddColumn(new FunctionColumn("Bound match", "|engine - sklearn| / |sklearn| of the final lower bound (same computation on both sides)",
             (s, c) => GmmFitBenchmarks.PeerFor(c) is { Peer: { } p } v ? (Math.Abs(v.EngineBound - p.LowerBound) / Math.Abs(p.LowerBound)).ToString("E1") : null));
     }
 
@@ -117,21 +117,4 @@ public sealed class GmmBenchConfig : ManualConfig
         double? ns = summary[c]?.ResultStatistics?.Median;
         return ns is > 0 && GmmFitBenchmarks.PeerFor(c)?.Peer is { } p ? $"{seconds(p) * 1e9 / ns.Value:F1}x" : null;
     }
-}
-
-/// <summary>A column computed from the summary and the peer timings.</summary>
-public sealed class PeerColumn(string name, string legend, Func<Summary, BenchmarkCase, string?> value) : IColumn
-{
-    public string Id => "Gmm." + name;
-    public string ColumnName => name;
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => false;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => legend;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => value(summary, benchmarkCase) ?? "-";
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
 }

@@ -34,7 +34,7 @@ public static class BenchDevice
 /// <summary>Adds a GFLOP/s column (2 m n k / median time) to a class whose cases have a GEMM shape parameter "Shape".</summary>
 public sealed class GflopsColumnAttribute : ColumnConfigBaseAttribute
 {
-    public GflopsColumnAttribute() : base(new KernelColumn("GFLOP/s", "2 m n k / median time", Value)) { }
+    public GflopsColumnAttribute() : base(new FunctionColumn("GFLOP/s", "2 m n k / median time", Value)) { }
 
     private static string? Value(Summary summary, BenchmarkCase c)
     {

@@ -231,10 +231,10 @@ public sealed class KernelBenchConfig : ManualConfig
             .WithWarmupCount(3)
             .WithIterationCount(9)
             .WithIterationTime(TimeInterval.FromMilliseconds(250)));
-        AddColumn(new KernelColumn("GFLOP/s", "GFLOP/s from the median time", (s, c) => Gflops(s, c)?.ToString("F1")));
-        AddColumn(new KernelColumn("Peak GFLOP/s", "FMA peak on the same thread count, measured in GlobalSetup of the same process",
+        AddColumn(new FunctionColumn("GFLOP/s", "GFLOP/s from the median time", (s, c) => Gflops(s, c)?.ToString("F1")));
+        AddColumn(new FunctionColumn("Peak GFLOP/s", "FMA peak on the same thread count, measured in GlobalSetup of the same process",
             (s, c) => GemmBenchmarks.PeakFor(c)?.ToString("F1")));
-        AddColumn(new KernelColumn("% of peak", "GFLOP/s / Peak GFLOP/s", (s, c) =>
+        AddColumn(new FunctionColumn("% of peak", "GFLOP/s / Peak GFLOP/s", (s, c) =>
             Gflops(s, c) is double g && GemmBenchmarks.PeakFor(c) is double p ? (100 * g / p).ToString("F1") + "%" : null));
     }
 
@@ -247,21 +247,4 @@ public sealed class KernelBenchConfig : ManualConfig
             : null;
         return flops / medianNs;
     }
-}
-
-/// <summary>A summary column computed by a function of the case (empty where it does not apply).</summary>
-public sealed class KernelColumn(string name, string legend, Func<Summary, BenchmarkCase, string?> value) : IColumn
-{
-    public string Id => "Kernel." + name;
-    public string ColumnName => name;
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => legend;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => value(summary, benchmarkCase) ?? "-";
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
 }
