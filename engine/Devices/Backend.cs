@@ -9,6 +9,16 @@ namespace Engine.Devices;
 /// </summary>
 public abstract class Backend
 {
+    /// <summary>Rows of a row-loss target: rows itself, or a divisor of rows when the target is broadcast over sample axes.</summary>
+    protected static int TargetRows(Tensor targets, int rows, int cols)
+    {
+        if (rows == 0) return 1;
+        int tRows = cols == 0 ? rows : targets.Count / cols;
+        if (tRows <= 0 || rows % tRows != 0 || (long)tRows * cols != targets.Count)
+            throw new ArgumentException($"Row loss: targets of {targets.Count} elements do not tile {rows} rows of {cols}.", nameof(targets));
+        return tRows;
+    }
+
     // ---- memory ----
     /// <summary>A block of at least <paramref name="length"/> elements, from the pool when <paramref name="pooled"/>; contents undefined.</summary>
     public abstract Storage Allocate(DType dtype, int length, bool pooled);
@@ -50,7 +60,12 @@ public abstract class Backend
         Tensor a, int aOffset, int lda, Tensor b, int bOffset, int ldb, double beta, Tensor c, int cOffset, int ldc);
 
     // ---- fused losses (rows over the last axis) ----
+    /// <summary>
+    /// Row sums of BCE with logits over [rows, cols]. <paramref name="targets"/> holds rows or a divisor of rows rows
+    /// (broadcast over the leading sample axes: row r reads target row r mod targetRows).
+    /// </summary>
     public abstract void BceWithLogitsRows(Tensor logits, Tensor targets, Tensor outRows, int rows, int cols);
+    /// <summary>Backward of <see cref="BceWithLogitsRows"/>; broadcast targets take no gradient (dTargets null).</summary>
     public abstract void BceWithLogitsRowsBackward(Tensor logits, Tensor targets, Tensor dyRows, Tensor? dLogits, Tensor? dTargets, int rows, int cols);
     public abstract void GaussianLogDensityRows(Tensor x, Tensor mu, Tensor logvar, Tensor outRows, int rows, int cols);
     public abstract void GaussianLogDensityRowsBackward(Tensor x, Tensor mu, Tensor logvar, Tensor dyRows, Tensor? dx, Tensor? dMu, Tensor? dLogvar, int rows, int cols);

@@ -152,16 +152,30 @@ internal sealed class CpuBackend : Backend
 
     public override void BceWithLogitsRows(Tensor logits, Tensor targets, Tensor outRows, int rows, int cols)
     {
-        if (IsF(logits)) Fused.BceWithLogitsRowSum(F(logits), F(targets), F(outRows), rows, cols);
-        else Fused.BceWithLogitsRowSum(D(logits), D(targets), D(outRows), rows, cols);
+        // Targets broadcast over leading sample axes are read in place, one block of targetRows rows at a time.
+        int tRows = TargetRows(targets, rows, cols);
+        for (int r0 = 0; r0 < rows; r0 += tRows)
+        {
+            if (IsF(logits)) Fused.BceWithLogitsRowSum(F(logits).Slice(r0 * cols, tRows * cols), F(targets), F(outRows).Slice(r0, tRows), tRows, cols);
+            else Fused.BceWithLogitsRowSum(D(logits).Slice(r0 * cols, tRows * cols), D(targets), D(outRows).Slice(r0, tRows), tRows, cols);
+        }
     }
 
     public override void BceWithLogitsRowsBackward(Tensor logits, Tensor targets, Tensor dyRows, Tensor? dLogits, Tensor? dTargets, int rows, int cols)
     {
-        if (IsF(logits))
-            LossGradients.BceWithLogitsRows<float>(F(logits), F(targets), F(dyRows), dLogits is null ? default : F(dLogits), dTargets is null ? default : F(dTargets), rows, cols);
-        else
-            LossGradients.BceWithLogitsRows<double>(D(logits), D(targets), D(dyRows), dLogits is null ? default : D(dLogits), dTargets is null ? default : D(dTargets), rows, cols);
+        int tRows = TargetRows(targets, rows, cols);
+        if (tRows != rows && dTargets is not null)
+            throw new ArgumentException("bce_with_logits backward: broadcast targets take no gradient.", nameof(dTargets));
+        for (int r0 = 0; r0 < rows; r0 += tRows)
+        {
+            int e0 = r0 * cols, len = tRows * cols;
+            if (IsF(logits))
+                LossGradients.BceWithLogitsRows<float>(F(logits).Slice(e0, len), F(targets), F(dyRows).Slice(r0, tRows),
+                    dLogits is null ? default : F(dLogits).Slice(e0, len), dTargets is null ? default : F(dTargets), tRows, cols);
+            else
+                LossGradients.BceWithLogitsRows<double>(D(logits).Slice(e0, len), D(targets), D(dyRows).Slice(r0, tRows),
+                    dLogits is null ? default : D(dLogits).Slice(e0, len), dTargets is null ? default : D(dTargets), tRows, cols);
+        }
     }
 
     public override void GaussianLogDensityRows(Tensor x, Tensor mu, Tensor logvar, Tensor outRows, int rows, int cols)

@@ -270,16 +270,30 @@ internal sealed class IlgpuBackend : Backend, IDisposable
 
     public override void BceWithLogitsRows(Tensor logits, Tensor targets, Tensor outRows, int rows, int cols)
     {
-        if (IsF(logits)) _f.BceWithLogitsRows(F(logits), F(targets), F(outRows), rows, cols);
-        else _d.BceWithLogitsRows(D(logits), D(targets), D(outRows), rows, cols);
+        // Targets broadcast over leading sample axes: one launch per block of targetRows rows, reading them in place.
+        int tRows = TargetRows(targets, rows, cols);
+        for (int r0 = 0; r0 < rows; r0 += tRows)
+        {
+            if (IsF(logits)) _f.BceWithLogitsRows(F(logits).SubView(r0 * cols, tRows * cols), F(targets), F(outRows).SubView(r0, tRows), tRows, cols);
+            else _d.BceWithLogitsRows(D(logits).SubView(r0 * cols, tRows * cols), D(targets), D(outRows).SubView(r0, tRows), tRows, cols);
+        }
     }
 
     public override void BceWithLogitsRowsBackward(Tensor logits, Tensor targets, Tensor dyRows, Tensor? dLogits, Tensor? dTargets, int rows, int cols)
     {
-        if (IsF(logits))
-            _f.BceWithLogitsRowsBackward(F(logits), F(targets), F(dyRows), dLogits is null ? null : F(dLogits), dTargets is null ? null : F(dTargets), rows, cols);
-        else
-            _d.BceWithLogitsRowsBackward(D(logits), D(targets), D(dyRows), dLogits is null ? null : D(dLogits), dTargets is null ? null : D(dTargets), rows, cols);
+        int tRows = TargetRows(targets, rows, cols);
+        if (tRows != rows && dTargets is not null)
+            throw new ArgumentException("bce_with_logits backward: broadcast targets take no gradient.", nameof(dTargets));
+        for (int r0 = 0; r0 < rows; r0 += tRows)
+        {
+            int e0 = r0 * cols, len = tRows * cols;
+            if (IsF(logits))
+                _f.BceWithLogitsRowsBackward(F(logits).SubView(e0, len), F(targets), F(dyRows).SubView(r0, tRows),
+                    dLogits is null ? null : F(dLogits).SubView(e0, len), dTargets is null ? null : F(dTargets), tRows, cols);
+            else
+                _d.BceWithLogitsRowsBackward(D(logits).SubView(e0, len), D(targets), D(dyRows).SubView(r0, tRows),
+                    dLogits is null ? null : D(dLogits).SubView(e0, len), dTargets is null ? null : D(dTargets), tRows, cols);
+        }
     }
 
     public override void GaussianLogDensityRows(Tensor x, Tensor mu, Tensor logvar, Tensor outRows, int rows, int cols)

@@ -7,7 +7,8 @@ public sealed partial class Tensor
 {
     /// <summary>
     /// Binary cross-entropy with logits, summed over the last axis: out[..] = sum_c [max(l, 0) - l t + log(1 + e^-|l|)],
-    /// the negative Bernoulli log-likelihood of targets t in [0, 1]. Stable for any logit.
+    /// the negative Bernoulli log-likelihood of targets t in [0, 1]. Stable for any logit. The targets have the
+    /// logits' shape or a trailing part of it (broadcast over the leading axes without a copy: k samples of a batch).
     /// </summary>
     public static Tensor BceWithLogits(Tensor logits, Tensor targets) => Ops.BceWithLogits(logits, targets);
 
@@ -25,9 +26,14 @@ internal static partial class Ops
         CheckNotNull(logits, "bce_with_logits", "logits");
         CheckNotNull(targets, "bce_with_logits", "targets");
         CheckCompatible("bce_with_logits", logits, targets);
-        if (logits.Shape != targets.Shape)
-            throw new ArgumentException($"bce_with_logits: logits {logits.Shape} and targets {targets.Shape} must have one shape.", nameof(targets));
         if (logits.Rank == 0) throw new ArgumentException("bce_with_logits: needs at least one axis (summed over the last).", nameof(logits));
+        if (logits.Shape != targets.Shape)
+        {
+            // Targets may omit leading axes of the logits (k samples of one batch share its targets): read in place.
+            if (targets.Rank == 0 || targets.Rank > logits.Rank || logits.Shape.Suffix(targets.Rank) != targets.Shape)
+                throw new ArgumentException($"bce_with_logits: targets {targets.Shape} must have the logits' shape {logits.Shape} or a trailing part of it.", nameof(targets));
+            if (targets.RequiresGradFlag) targets = targets.Expand(logits.Shape); // their gradient then sums through Expand
+        }
         int cols = logits.Shape[-1], rows = logits.Count / Math.Max(cols, 1);
         var y = Tensor.Create(logits.Shape.Without(-1), logits.DType, logits.Device);
         logits.Backend.BceWithLogitsRows(logits, targets, y, rows, cols);

@@ -81,6 +81,16 @@ public readonly struct Shape : IEquatable<Shape>
         return new Shape(d[..Rank]);
     }
 
+    /// <summary>The last <paramref name="count"/> dimensions (a trailing part of the shape).</summary>
+    public Shape Suffix(int count)
+    {
+        if ((uint)count > (uint)Rank)
+            throw new ArgumentOutOfRangeException(nameof(count), $"A suffix of {count} dimensions does not exist in shape {this}.");
+        Span<int> d = stackalloc int[MaxRank];
+        CopyTo(d);
+        return new Shape(d.Slice(Rank - count, count));
+    }
+
     /// <summary>This shape without dimension <paramref name="axis"/>.</summary>
     public Shape Without(int axis)
     {

@@ -160,8 +160,39 @@ public static partial class Fused
     {
         FusedChecks.RowLoss(outRows, rows, cols, logits, nameof(logits), targets, nameof(targets));
         var level = FusedSimd.Current;
-        if (level == FusedSimd.Level.Scalar) ReferenceFused.BceWithLogitsRowSum(logits, targets, outRows, rows, cols);
-        else FusedLoops.SumRows2(logits, targets, outRows, rows, cols, T.One, new BceTermOp<T>(), level);
+        if (level == FusedSimd.Level.Scalar)
+        {
+            ReferenceFused.BceWithLogitsRowSum(logits, targets, outRows, rows, cols);
+            return;
+        }
+        // An exp and a log per element: large batches (the k-sample likelihood of an evaluation) split their rows
+        // over the GEMM threads; each row is summed by one thread in one order, so the result does not change.
+        if ((long)rows * cols >= 2 * MinRowLossPerPart && rows >= 2 && ParallelParts.Threads > 1)
+        {
+            unsafe
+            {
+                fixed (T* l = logits, t = targets, o = outRows)
+                {
+                    ParallelRange.Run(new BceRowsBody<T>(l, t, o, cols, level), rows, 1, Math.Max(1, MinRowLossPerPart / Math.Max(cols, 1)));
+                }
+            }
+            return;
+        }
+        FusedLoops.SumRows2(logits, targets, outRows, rows, cols, T.One, new BceTermOp<T>(), level);
+    }
+
+    /// <summary>Fewest elements per thread for a row loss to be split (about 10 microseconds of exp and log).</summary>
+    private const int MinRowLossPerPart = 16384;
+
+    private readonly unsafe struct BceRowsBody<T>(T* logits, T* targets, T* outRows, int cols, FusedSimd.Level level) : IRangeBody
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Execute(int start, int end)
+        {
+            int n = (end - start) * cols;
+            FusedLoops.SumRows2(new ReadOnlySpan<T>(logits + (nint)start * cols, n), new ReadOnlySpan<T>(targets + (nint)start * cols, n),
+                new Span<T>(outRows + start, end - start), end - start, cols, T.One, new BceTermOp<T>(), level);
+        }
     }
 
     private static void GaussianCore<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> mu, ReadOnlySpan<T> logvar, Span<T> outRows, int rows, int cols)

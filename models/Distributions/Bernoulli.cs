@@ -20,6 +20,8 @@ public sealed class Bernoulli : Distribution
     public override Tensor LogProb(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
+        // A value without the leading sample axes of the logits (the batch x for k draws of z) is read in place.
+        if (x.Rank < Logits.Rank && x.Rank > 0 && Logits.Shape.Suffix(x.Rank) == x.Shape) return Tensor.BceWithLogits(Logits, x).Neg();
         return Tensor.BceWithLogits(Align(Logits, x, "Bernoulli.LogProb"), x).Neg();
     }
 

@@ -52,7 +52,7 @@ public static class Estimators
         var z = latents ?? q.RSample(gen, k);                        // [k, B, L]
         if (detachLatents) z = z.Detach();
         var px = model.Likelihood(z);
-        var logPxz = px.LogProb(x.Expand(px.Shape));                  // [k, B]
+        var logPxz = ObservedLogProb(px, x);                          // [k, B]
         var logPz = model.Prior(x.Shape[0], x.DType).LogProb(z);      // [k, B]
         var logQz = (detachPosterior ? q.Detached() : q).LogProb(z);  // [k, B]
         return new LogWeights(logPxz + logPz - logQz, logPxz, logPz, logQz, z);
@@ -66,7 +66,7 @@ public static class Estimators
         if (!Kl.HasClosedForm(q, prior)) return ElboMonteCarlo(model, x, gen, k, q);
         var z = q.RSample(gen, k);
         var px = model.Likelihood(z);
-        return px.LogProb(x.Expand(px.Shape)).Mean(0) - Kl.Divergence(q, prior);
+        return ObservedLogProb(px, x).Mean(0) - Kl.Divergence(q, prior);
     }
 
     /// <summary>ELBO per data point as the mean of k log-weights (the KL by Monte Carlo).</summary>
@@ -132,13 +132,20 @@ public static class Estimators
     /// </summary>
     public static double[] LogLikelihood(ILatentVariableModel model, Tensor x, Generator gen, int k = 5000, long maxElements = 1 << 22)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(x);
         using var _ = GradMode.NoGrad();
-        return ChunkedLogMeanExp(x, k, maxElements, model, (chunk, scopeX) =>
-        {
-            var q = model.Posterior(scopeX);
-            return ComputeLogWeights(model, scopeX, q, chunk, gen).LogW;
-        });
+        // q(z | x) is computed once for all chunks: its tensors are kept out of the chunks' scopes and released after.
+        using var outer = TensorScope.Begin();
+        var q = model.Posterior(x);
+        return ChunkedLogMeanExp(x, k, maxElements, model, (chunk, scopeX) => ComputeLogWeights(model, scopeX, q, chunk, gen).LogW);
     }
+
+    /// <summary>
+    /// log p(x | z) for k draws: a Bernoulli reads the [B, D] batch in place under its [k, B, D] logits (no k-fold
+    /// copy of x); other observation models get x expanded to their shape.
+    /// </summary>
+    private static Tensor ObservedLogProb(Distribution px, Tensor x) => px is Bernoulli ? px.LogProb(x) : px.LogProb(x.Expand(px.Shape));
 
     /// <summary>
     /// log p(x) per data point by naive Monte Carlo: log (1/k) sum_i p(x | z_i) with z_i from the prior. Unbiased
@@ -152,7 +159,7 @@ public static class Estimators
         {
             var z = model.Prior(scopeX.Shape[0], scopeX.DType).Sample(gen, chunk);
             var px = model.Likelihood(z);
-            return px.LogProb(scopeX.Expand(px.Shape));
+            return ObservedLogProb(px, scopeX);
         });
     }
 

@@ -304,6 +304,9 @@ public class GradientTests
         yield return Case("BceWithLogits [2,3,4]", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(724, -4, 4, 2, 3, 4), R(725, 0, 1, 2, 3, 4)]);
         yield return Case("BceWithLogits [4,1]", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(726, -4, 4, 4, 1), R(727, 0, 1, 4, 1)]);
         yield return Case("BceWithLogits constant targets", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(728, -4, 4, 3, 2), C(729, 0, 1, 3, 2)]);
+        yield return Case("BceWithLogits [3,2,4] logits, [2,4] targets read in place", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(731, -4, 4, 3, 2, 4), C(732, 0, 1, 2, 4)]);
+        yield return Case("BceWithLogits [2,3,5] logits, [5] targets", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(733, -4, 4, 2, 3, 5), C(734, 0, 1, 5)]);
+        yield return Case("BceWithLogits [3,2,4] logits, [2,4] targets with grad (expanded)", x => Tensor.BceWithLogits(x[0], x[1]), () => [R(735, -4, 4, 3, 2, 4), R(736, 0, 1, 2, 4)]);
         yield return Case("BceWithLogits large logits", x => Tensor.BceWithLogits(x[0], x[1]),
             () => [Tensor.FromArray(new double[] { -40, -15, 15, 40 }, 1, 4).RequireGrad(), R(730, 0, 1, 1, 4)]);
 

@@ -235,6 +235,11 @@ public class ErrorTests
     {
         var ex = Assert.Throws<ArgumentException>(() => Tensor.BceWithLogits(F(4, 3), F(4, 2)));
         AssertMessage(ex, "bce_with_logits", "[4, 3]", "[4, 2]", "targets");
+        // Targets may drop leading axes of the logits, never trailing ones, and never have more axes.
+        ex = Assert.Throws<ArgumentException>(() => Tensor.BceWithLogits(Tensor.Zeros(2, 4, 3), F(2, 4)));
+        AssertMessage(ex, "bce_with_logits", "[2, 4, 3]", "[2, 4]", "trailing");
+        ex = Assert.Throws<ArgumentException>(() => Tensor.BceWithLogits(F(4, 3), Tensor.Zeros(2, 4, 3)));
+        AssertMessage(ex, "bce_with_logits", "[4, 3]", "[2, 4, 3]");
         ex = Assert.Throws<ArgumentException>(() => Tensor.GaussianLogDensity(F(2, 3), F(2, 3), F(3, 2)));
         AssertMessage(ex, "gaussian_log_density", "[3, 2]");
     }

@@ -32,6 +32,7 @@ public class DeviceGradientTests
         yield return Case("Expand and GatherRows", x => x[0].Reshape(2, 1, 2).Expand(new Shape(2, 3, 2)).Reshape(6, 2).GatherRows([5, 0, 5]), U(16, 2, 2));
         yield return Case("Where", x => Tensor.Where(x[2], x[0], x[1]), U(17, 2, 3), U(18, 3), C(19, -1, 1, 2, 3));
         yield return Case("BceWithLogits", x => Tensor.BceWithLogits(x[0], x[1]), U(20, 2, 3), new Input(GpuTestDevice.Data(21, 6, 0, 1), [2, 3]));
+        yield return Case("BceWithLogits, targets broadcast over samples", x => Tensor.BceWithLogits(x[0], x[1]), U(25, 3, 2, 3), C(26, 0, 1, 2, 3));
         yield return Case("GaussianLogDensity", x => Tensor.GaussianLogDensity(x[0], x[1], x[2]), U(22, 3, 2), U(23, 3, 2), U(24, 3, 2));
     }
 

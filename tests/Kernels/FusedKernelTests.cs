@@ -554,6 +554,49 @@ public class FusedKernelTests
     }
 
     [Test]
+    public void LargeKernels_SplitOverTwoThreads_GiveTheOneThreadBits()
+    {
+        // Adam over >= 64k parameters and BCE row sums over >= 32k elements split over the GEMM threads; every element
+        // (and every row sum) is computed by one thread in one order, so the bits equal the one-thread run's.
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            var rng = new Random(5);
+            int n = 65536 + 37;
+            var p0 = RandomArray<float>(rng, n, r => r.NextDouble() * 2 - 1);
+            var grads = Enumerable.Range(0, 3).Select(_ => RandomArray<float>(rng, n, r => (r.NextDouble() - 0.5) * 1e-2)).ToArray();
+            float[] RunAdam(int threads)
+            {
+                Gemm.MaxThreads = threads;
+                var (p, m, v) = ((float[])p0.Clone(), new float[n], new float[n]);
+                for (int step = 1; step <= 3; step++) Fused.AdamUpdate(p, grads[step - 1], m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, step);
+                return p.Concat(m).Concat(v).ToArray();
+            }
+            var (pr, mr, vr) = ((float[])p0.Clone(), new float[n], new float[n]);
+            for (int step = 1; step <= 3; step++) ReferenceFused.AdamUpdate<float>(pr, grads[step - 1], mr, vr, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, step);
+            var two = RunAdam(2);
+            Assert.That(two, Is.EqualTo(RunAdam(1)), "Adam, two threads vs one");
+            Assert.That(two, Is.EqualTo(pr.Concat(mr).Concat(vr).ToArray()), "Adam, two threads vs the reference");
+
+            foreach (var (rows, cols) in new[] { (129, 784), (1301, 33), (3, 20000) })
+            {
+                var logits = RandomArray<float>(rng, rows * cols, r => r.NextDouble() * 16 - 8);
+                var targets = RandomArray<float>(rng, rows * cols, r => r.Next(2));
+                var o1 = new float[rows]; var o2 = new float[rows];
+                Gemm.MaxThreads = 1;
+                Fused.BceWithLogitsRowSum(logits, targets, o1, rows, cols);
+                Gemm.MaxThreads = 2;
+                Fused.BceWithLogitsRowSum(logits, targets, o2, rows, cols);
+                Assert.That(o2, Is.EqualTo(o1), $"BCE rows {rows} x {cols}");
+            }
+        }
+        finally
+        {
+            Gemm.MaxThreads = saved;
+        }
+    }
+
+    [Test]
     public void Adam_MatchesThePapersFormula([Values] bool decoupled)
     {
         // The hoisted form equals p -= lr m_hat / (sqrt(v_hat) + eps) + lr wd p (AdamW) or Adam on g + wd p (L2).

@@ -86,6 +86,36 @@ public class PhiloxTests
     }
 
     [Test]
+    public void LongNormalFills_SplitOverTwoThreads_MatchReferenceBitForBit([Values(2048, 2049, 2051, 4097, 10003)] int n)
+    {
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            foreach (ulong offset in new[] { 0UL, 3UL, ulong.MaxValue - 700 })
+            {
+                var f1 = new float[n]; var f2 = new float[n]; var fr = new float[n];
+                var d1 = new double[n]; var d2 = new double[n]; var dr = new double[n];
+                Gemm.MaxThreads = 1;
+                RandomFill.Normal(9, offset, f1, 0.25f, 1.5f);
+                RandomFill.Normal(9, offset, d1, 0.25, 1.5);
+                Gemm.MaxThreads = 2;
+                RandomFill.Normal(9, offset, f2, 0.25f, 1.5f);
+                RandomFill.Normal(9, offset, d2, 0.25, 1.5);
+                ReferenceRandom.Normal(9, offset, fr, 0.25f, 1.5f);
+                ReferenceRandom.Normal(9, offset, dr, 0.25, 1.5);
+                Assert.That(Bits(f2), Is.EqualTo(Bits(f1)), $"float, offset {offset}");
+                Assert.That(Bits(f2), Is.EqualTo(Bits(fr)), $"float vs reference, offset {offset}");
+                Assert.That(Bits(d2), Is.EqualTo(Bits(d1)), $"double, offset {offset}");
+                Assert.That(Bits(d2), Is.EqualTo(Bits(dr)), $"double vs reference, offset {offset}");
+            }
+        }
+        finally
+        {
+            Gemm.MaxThreads = saved;
+        }
+    }
+
+    [Test]
     public void SameSeed_SameNumbers_DifferentSeed_DifferentNumbers()
     {
         var a = new float[1000]; var b = new float[1000]; var c = new float[1000];
