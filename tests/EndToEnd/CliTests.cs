@@ -166,6 +166,23 @@ public class CliTests
     }
 
     [Test]
+    public void TrainingOnTheIlgpuDeviceGivesTheCpusElbo()
+    {
+        // ILGPU's CPU accelerator simulates every GPU thread, so the model stays tiny; the numbers must match the CPU's.
+        string[] tiny = ["vae", "train", "--synthetic", "--train-limit", "100", "--test-limit", "50", "--hidden", "8", "--latent", "2", "--batch-size", "50", "--epochs", "1", "--quiet"];
+        var (c0, e0) = RunCapturingErrors([.. tiny, "--out", Out("cpu")]);
+        Assert.That(c0, Is.EqualTo(0), e0);
+        Assert.That(Run([.. tiny, "--device", "ilgpu-cpu", "--out", Out("dev")]), Is.EqualTo(0));
+        JsonObject Metrics(string run) => JsonNode.Parse(File.ReadAllText(Path.Combine(Out(run), "metrics.json")))!.AsObject();
+        var (cpu, dev) = (Metrics("cpu"), Metrics("dev"));
+        Assert.That((string)cpu["device"]!, Is.EqualTo("cpu"));
+        Assert.That((string)dev["device"]!, Is.EqualTo("ilgpu-cpu"));
+        foreach (var key in new[] { "train_elbo", "test_elbo" })
+            Assert.That((double)dev["epochs"]![0]![key]!, Is.EqualTo((double)cpu["epochs"]![0]![key]!).Within(1e-4).Percent, key);
+        AssertPng(Path.Combine(Out("dev"), "samples.png"));
+    }
+
+    [Test]
     public void AnUnavailableDeviceIsAnErrorNotAFallback()
     {
         if (Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.Cuda) || Engine.Devices.IlgpuDevice.IsAvailable(Engine.Devices.IlgpuKind.OpenCL))

@@ -45,6 +45,7 @@ internal static class VaeRun
                 ["command"] = "vae train",
                 ["dataset"] = datasetName,
                 ["seed"] = training.Seed,
+                ["device"] = model.Device.Name,
                 ["options"] = SettingsJson(options, training),
                 ["train_size"] = data.Train.Count,
                 ["test_size"] = data.Test.Count,
