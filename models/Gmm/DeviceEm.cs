@@ -43,6 +43,8 @@ internal sealed class DeviceEm : IDisposable
     /// <param name="x">The data, <paramref name="rows"/> x <paramref name="dimensions"/> row-major (uploaded here, once).</param>
     public DeviceEm(IlgpuDevice device, CovarianceType type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar)
     {
+        if (device.Accelerator is ILGPU.Runtime.OpenCL.CLAccelerator { Capabilities.Float64: false })
+            throw new NotSupportedException($"Gaussian-mixture EM runs in float64, which this OpenCL device ({device.Accelerator.Name}) does not support. Use the CPU or a CUDA device.");
         _device = device;
         _kernels = device.MixtureKernels;
         _acc = device.Accelerator;

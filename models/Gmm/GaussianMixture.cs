@@ -23,6 +23,8 @@ namespace Engine.Models.Gmm;
 /// component; non-finite data raise an <see cref="ArgumentException"/> naming the first bad row. The E-step and
 /// the M-step statistics run in blocks of rows with GEMM on all cores (<see cref="Gemm.MaxThreads"/>), and the
 /// EM iterations allocate nothing.</para>
+/// <para>With <see cref="Device"/> set to an ILGPU device, the EM iterations run there as device kernels (see that
+/// property for what is copied when, and what stays on the CPU).</para>
 /// <para>One difference from scikit-learn: <see cref="Converged"/> describes the initialization that was kept,
 /// where scikit-learn reports whether any initialization converged.</para>
 /// </remarks>
