@@ -40,7 +40,19 @@ internal sealed class IlgpuBackend : Backend, IDisposable
     /// <summary>Tile configuration every GEMM uses (Auto: chosen by shape); tests pin each one in turn.</summary>
     internal GemmTile GemmTileOverride { get; set; } = GemmTile.Auto;
 
-    internal int CompiledKernels => _f.LoadedCount + _d.LoadedCount;
+    internal int CompiledKernels => _f.LoadedCount + _d.LoadedCount + (_mixture is { } m ? m.LoadedCount : 0);
+
+    private GpuMixtureKernels? _mixture;
+
+    /// <summary>The Gaussian-mixture EM kernels on this accelerator, sharing the double GEMM (created on first use, then cached).</summary>
+    internal GpuMixtureKernels Mixture
+    {
+        get
+        {
+            if (_mixture is { } m) return m;
+            lock (_scratchGate) return _mixture ??= new GpuMixtureKernels(_acc, _d);
+        }
+    }
 
     internal void Preload()
     {

@@ -114,6 +114,9 @@ public sealed class IlgpuDevice : Device, IDisposable
     /// <summary>Number of kernels compiled so far; each is compiled at most once per device.</summary>
     public int CompiledKernels => _backend.CompiledKernels;
 
+    /// <summary>The Gaussian-mixture EM kernels of this device (the models layer's device EM launches them).</summary>
+    internal Engine.Kernels.Gpu.GpuMixtureKernels MixtureKernels => _backend.Mixture;
+
     /// <summary>Frees the pooled (recycled) device blocks.</summary>
     public void TrimPool() => _backend.TrimPool();
 

@@ -20,7 +20,7 @@ namespace Engine.Tests.Gpu;
 public class PtxCompilationTests
 {
     private static readonly Type[] KernelClasses =
-        [typeof(ElementwiseKernels), typeof(StridedKernels), typeof(AxisKernels), typeof(FusedKernels), typeof(RandomKernels), typeof(GemmScaleKernel)];
+        [typeof(ElementwiseKernels), typeof(StridedKernels), typeof(AxisKernels), typeof(FusedKernels), typeof(RandomKernels), typeof(GemmScaleKernel), typeof(MixtureKernels)];
 
     private static IEnumerable<MethodInfo> Kernels()
     {

@@ -51,7 +51,7 @@ internal static class DemoCommand
             var trainer = new VaeTrainer(model, settings.Training);
             VaeRun.Evaluate(model, trainer, ds.Test.Take(500), 1000, 0, run, progress);
             var gmmRun = new RunDirectory(Path.Combine(run.Path, "gmm"));
-            GmmRun.Fit(new GmmFitSettings { Components = 10, PcaDimensions = 30, Covariance = Models.Gmm.CovarianceType.Full }, ds with { Train = ds.Train.Take(20000) }, name, gmmRun, progress);
+            GmmRun.Fit(new GmmFitSettings { Components = 10, PcaDimensions = 30, Covariance = Models.Gmm.CovarianceType.Full, Device = Common.OpenDevice(p) }, ds with { Train = ds.Train.Take(20000) }, name, gmmRun, progress);
             progress.Line($"Done. Pictures and metrics.json are in {run.Path}");
         }));
     }

@@ -49,6 +49,7 @@ internal static class GmmCommands
                 RegCovar = p.GetValue(reg) is var r && r >= 0 ? r : throw new UserError($"--reg-covar must not be negative; got {r}."),
                 Initializations = VaeCommands.Positive(p.GetValue(nInit), "--n-init"),
                 Seed = p.GetValue(seed),
+                Device = Common.OpenDevice(p),
             };
             var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), p.GetValue(trainLimit), p.GetValue(testLimit), progress);
             try { GmmRun.Fit(settings, ds, name, new RunDirectory(p.GetValue(outDir)!), progress); }

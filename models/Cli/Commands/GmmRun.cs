@@ -16,6 +16,8 @@ internal sealed record GmmFitSettings
     public CovarianceType Covariance { get; init; } = CovarianceType.Full;
     public MixtureInitialization Init { get; init; } = MixtureInitialization.KMeans;
     public int PcaDimensions { get; init; } = 50;
+    /// <summary>Where the EM iterations run (--device); PCA, initialization and prediction stay on the CPU.</summary>
+    public Engine.Devices.Device Device { get; init; } = Engine.Devices.Device.Cpu;
     public int MaxIterations { get; init; } = 100;
     public double Tolerance { get; init; } = 1e-3;
     public double RegCovar { get; init; } = 1e-6;
@@ -47,6 +49,7 @@ internal static class GmmRun
             RegCovar = s.RegCovar,
             Initializations = s.Initializations,
             Seed = s.Seed,
+            Device = s.Device,
         };
         progress.Line($"EM: {s.Components} {s.Covariance.ToString().ToLowerInvariant()} Gaussians, init {s.Init}");
         var sw = System.Diagnostics.Stopwatch.StartNew();
