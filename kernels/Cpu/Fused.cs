@@ -178,7 +178,7 @@ public static partial class Fused
             }
             return;
         }
-        FusedLoops.SumRows2(logits, targets, outRows, rows, cols, T.One, new BceTermOp<T>(), level);
+        FusedLoops.BceRows(logits, targets, outRows, rows, cols, level);
     }
 
     /// <summary>Fewest elements per thread for a row loss to be split (about 10 microseconds of exp and log).</summary>
@@ -190,8 +190,8 @@ public static partial class Fused
         public void Execute(int start, int end)
         {
             int n = (end - start) * cols;
-            FusedLoops.SumRows2(new ReadOnlySpan<T>(logits + (nint)start * cols, n), new ReadOnlySpan<T>(targets + (nint)start * cols, n),
-                new Span<T>(outRows + start, end - start), end - start, cols, T.One, new BceTermOp<T>(), level);
+            FusedLoops.BceRows(new ReadOnlySpan<T>(logits + (nint)start * cols, n), new ReadOnlySpan<T>(targets + (nint)start * cols, n),
+                new Span<T>(outRows + start, end - start), end - start, cols, level);
         }
     }
 

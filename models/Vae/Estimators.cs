@@ -128,9 +128,11 @@ public static class Estimators
     /// <summary>
     /// log p(x) per data point by importance sampling from q: log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q
     /// (Burda et al. 2016's estimate, k = 5000 by default). Draws are taken in chunks whose memory stays under
-    /// <paramref name="maxElements"/> elements whatever k is; chunks combine by a running logsumexp.
+    /// <paramref name="maxElements"/> elements whatever k is; chunks combine by a running logsumexp. The default (2M
+    /// elements, chunks of a few MB) measured a few percent faster than larger chunks here: the decoder's output stays
+    /// in cache between the GEMM that writes it and the row sums that read it.
     /// </summary>
-    public static double[] LogLikelihood(ILatentVariableModel model, Tensor x, Generator gen, int k = 5000, long maxElements = 1 << 22)
+    public static double[] LogLikelihood(ILatentVariableModel model, Tensor x, Generator gen, int k = 5000, long maxElements = 1 << 21)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(x);
@@ -152,7 +154,7 @@ public static class Estimators
     /// in p(x) but with a variance that explodes with the dimension: almost every draw explains x badly, which is
     /// why the lecture turns to importance sampling.
     /// </summary>
-    public static double[] NaiveMonteCarlo(ILatentVariableModel model, Tensor x, Generator gen, int k, long maxElements = 1 << 22)
+    public static double[] NaiveMonteCarlo(ILatentVariableModel model, Tensor x, Generator gen, int k, long maxElements = 1 << 21)
     {
         using var _ = GradMode.NoGrad();
         return ChunkedLogMeanExp(x, k, maxElements, model, (chunk, scopeX) =>
