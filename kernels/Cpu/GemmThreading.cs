@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.ExceptionServices;
 
 namespace Engine.Kernels.Cpu;
@@ -79,7 +81,7 @@ internal sealed class GemmWorkerPool
     private Worker[] _workers = [];
     private IGemmTask? _task;
     private int _parts;
-    private int _nextPart;
+    private PaddedCounter _nextPart;
 
     /// <summary>Number of worker threads started so far (for tests and diagnostics).</summary>
     public static int WorkerCount => s_pool._workers.Length;
@@ -120,7 +122,7 @@ internal sealed class GemmWorkerPool
 
         _task = task;
         _parts = parts;
-        Volatile.Write(ref _nextPart, 0);
+        Volatile.Write(ref _nextPart.Value, 0);
         for (int w = 0; w < helpers; w++) _workers[w].Post();
 
         Exception? error = null;
@@ -147,7 +149,7 @@ internal sealed class GemmWorkerPool
         IGemmTask task = _task!;
         int parts = _parts;
         int part;
-        while ((part = Interlocked.Increment(ref _nextPart) - 1) < parts) task.Execute(part);
+        while ((part = Interlocked.Increment(ref _nextPart.Value) - 1) < parts) task.Execute(part);
     }
 
     private sealed class Worker
@@ -160,9 +162,8 @@ internal sealed class GemmWorkerPool
         private readonly ManualResetEventSlim _wake = new(false, 0);
         private readonly ManualResetEventSlim _done = new(false, 0);
         private Exception? _error;
-        private int _state;
-        private int _sleeping;
-        private int _callerWaiting;
+        // The words the caller and the worker hand a job over with, on cache lines of their own (see HandOff).
+        private HandOff _h;
 
         public Worker(GemmWorkerPool pool, int index)
         {
@@ -178,10 +179,10 @@ internal sealed class GemmWorkerPool
         public void Post()
         {
             _error = null;
-            Volatile.Write(ref _state, Posted);
-            // Dekker-style: either the worker sees Posted before it blocks, or we see _sleeping and wake it.
+            Volatile.Write(ref _h.State, Posted);
+            // Dekker-style: either the worker sees Posted before it blocks, or we see Sleeping and wake it.
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+            if (Volatile.Read(ref _h.Sleeping) != 0) _wake.Set();
         }
 
         /// <summary>
@@ -193,20 +194,20 @@ internal sealed class GemmWorkerPool
         /// </summary>
         public Exception? WithdrawOrWait()
         {
-            if (Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted) return null;
+            if (Interlocked.CompareExchange(ref _h.State, Idle, Posted) == Posted) return null;
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Volatile.Read(ref _state) != Idle && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(16);
-            if (Volatile.Read(ref _state) != Idle)
+            for (int spins = 1; Volatile.Read(ref _h.State) != Idle && Stopwatch.GetTimestamp() < deadline; spins++) Pause(spins);
+            if (Volatile.Read(ref _h.State) != Idle)
             {
-                // Dekker-style, as for _sleeping: either we see Idle, or the worker sees _callerWaiting and sets _done.
-                Volatile.Write(ref _callerWaiting, 1);
+                // Dekker-style, as for Sleeping: either we see Idle, or the worker sees CallerWaiting and sets _done.
+                Volatile.Write(ref _h.CallerWaiting, 1);
                 Interlocked.MemoryBarrier();
-                while (Volatile.Read(ref _state) != Idle)
+                while (Volatile.Read(ref _h.State) != Idle)
                 {
                     _done.Wait();
                     _done.Reset();
                 }
-                Volatile.Write(ref _callerWaiting, 0);
+                Volatile.Write(ref _h.CallerWaiting, 0);
             }
             return _error;
         }
@@ -217,17 +218,17 @@ internal sealed class GemmWorkerPool
             {
                 if (!SpinForWork())
                 {
-                    Volatile.Write(ref _sleeping, 1);
+                    Volatile.Write(ref _h.Sleeping, 1);
                     Interlocked.MemoryBarrier();
-                    while (Volatile.Read(ref _state) != Posted)
+                    while (Volatile.Read(ref _h.State) != Posted)
                     {
                         _wake.Wait();
                         _wake.Reset();
                     }
-                    Volatile.Write(ref _sleeping, 0);
+                    Volatile.Write(ref _h.Sleeping, 0);
                 }
                 // Claim the job; fails if the caller already withdrew it.
-                if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;
+                if (Interlocked.CompareExchange(ref _h.State, Running, Posted) != Posted) continue;
                 try
                 {
                     _pool.RunParts();
@@ -236,21 +237,54 @@ internal sealed class GemmWorkerPool
                 {
                     _error = e;
                 }
-                Volatile.Write(ref _state, Idle);
+                Volatile.Write(ref _h.State, Idle);
                 Interlocked.MemoryBarrier();
-                if (Volatile.Read(ref _callerWaiting) != 0) _done.Set();
+                if (Volatile.Read(ref _h.CallerWaiting) != 0) _done.Set();
             }
         }
 
         private bool SpinForWork()
         {
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Volatile.Read(ref _state) != Posted)
+            for (int spins = 1; Volatile.Read(ref _h.State) != Posted; spins++)
             {
-                Thread.SpinWait(16);
-                if (Stopwatch.GetTimestamp() > deadline) return Volatile.Read(ref _state) == Posted;
+                Pause(spins);
+                if (Stopwatch.GetTimestamp() > deadline) return Volatile.Read(ref _h.State) == Posted;
             }
             return true;
         }
+
+        /// <summary>
+        /// One step of a spin-wait: a short pause, and every 32nd step a yield of the core. When the caller and the worker
+        /// share a core (more runnable threads than cores: another process, or the scheduler's placement; seen here while
+        /// two benchmark processes overlapped), a waiter that only spins keeps the core from the very thread it waits for
+        /// until its time slice ends. With a core to itself, the yield returns at once.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Pause(int spins)
+        {
+            if ((spins & 31) == 0) Thread.Yield();
+            else Thread.SpinWait(16);
+        }
     }
+}
+
+/// <summary>
+/// The hand-off words of one GEMM worker, alone on their cache lines: 64 bytes of padding on each side keep any other
+/// object's fields off the line the idle worker polls, so no unrelated write of the caller's (to whatever object the
+/// allocator placed next to the worker) has to take that line back from the poller (false sharing).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 192)]
+internal struct HandOff
+{
+    [FieldOffset(64)] public int State;
+    [FieldOffset(68)] public int Sleeping;
+    [FieldOffset(72)] public int CallerWaiting;
+}
+
+/// <summary>An int alone on its cache line (the part counter both threads increment).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+internal struct PaddedCounter
+{
+    [FieldOffset(64)] public int Value;
 }
