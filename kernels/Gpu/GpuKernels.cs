@@ -15,12 +15,11 @@ namespace Engine.Kernels.Gpu;
 /// <remarks>Not thread-safe for concurrent launches (one stream); loading is guarded so the first uses may race.</remarks>
 public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Accelerator _acc;
-    private readonly Lock _gate = new();
+    private readonly KernelCache _cache;
 
     public GpuKernels(Accelerator accelerator, LaunchGeometry geometry)
     {
-        _acc = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+        _cache = new KernelCache(accelerator);
         Geometry = geometry ?? throw new ArgumentNullException(nameof(geometry));
     }
 
@@ -28,24 +27,10 @@ public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     public LaunchGeometry Geometry { get; }
 
     /// <summary>Number of kernels compiled and loaded so far (each at most once).</summary>
-    public int LoadedCount { get; private set; }
+    public int LoadedCount => _cache.LoadedCount;
 
-    // Every launch passes here: the accelerator is made current on this thread first (a thread-static check when it
-    // already is; CUDA contexts are per thread, so a device driven from another thread still launches correctly).
-    private TDel L<TDel>(ref TDel? field, Func<Accelerator, TDel> load) where TDel : class
-    {
-        _acc.Bind();
-        if (field is { } d) return d;
-        lock (_gate)
-        {
-            if (field is null)
-            {
-                field = load(_acc);
-                LoadedCount++;
-            }
-            return field;
-        }
-    }
+    // Every launch passes here (see KernelCache.Get: compiled once, accelerator bound to the calling thread).
+    private TDel L<TDel>(ref TDel? field, Func<Accelerator, TDel> load) where TDel : class => _cache.Get(ref field, load);
 
     // ---------------------------------------------------------------- elementwise
 
@@ -397,8 +382,8 @@ public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Compiles and loads every kernel of this element type now (GEMM: the tiles this accelerator can run).</summary>
     public void Preload()
     {
-        var one = _acc.Allocate1D<T>(64);
-        var idx = _acc.Allocate1D<int>(1);
+        var one = _cache.Accelerator.Allocate1D<T>(64);
+        var idx = _cache.Accelerator.Allocate1D<int>(1);
         try
         {
             var v = one.View.BaseView;
@@ -438,7 +423,7 @@ public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
             foreach (var tile in Enum.GetValues<GemmTile>())
                 if (tile != GemmTile.Auto && ThreadsOf(tile) <= Geometry.MaxThreadsPerGroup) Gemm(v, v, v, p, tile);
             Gemm(v, v, v, p with { K = 0 });
-            _acc.Synchronize();
+            _cache.Accelerator.Synchronize();
         }
         finally
         {

@@ -10,12 +10,11 @@ namespace Engine.Kernels.Gpu;
 /// </summary>
 public sealed class GpuMixtureKernels
 {
-    private readonly Accelerator _acc;
-    private readonly Lock _gate = new();
+    private readonly KernelCache _cache;
 
     public GpuMixtureKernels(Accelerator accelerator, GpuKernels<double> dense)
     {
-        _acc = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+        _cache = new KernelCache(accelerator);
         Dense = dense ?? throw new ArgumentNullException(nameof(dense));
     }
 
@@ -26,22 +25,9 @@ public sealed class GpuMixtureKernels
     public LaunchGeometry Geometry => Dense.Geometry;
 
     /// <summary>Number of mixture kernels compiled and loaded so far (each at most once).</summary>
-    public int LoadedCount { get; private set; }
+    public int LoadedCount => _cache.LoadedCount;
 
-    private TDel L<TDel>(ref TDel? field, Func<Accelerator, TDel> load) where TDel : class
-    {
-        _acc.Bind();
-        if (field is { } d) return d;
-        lock (_gate)
-        {
-            if (field is null)
-            {
-                field = load(_acc);
-                LoadedCount++;
-            }
-            return field;
-        }
-    }
+    private TDel L<TDel>(ref TDel? field, Func<Accelerator, TDel> load) where TDel : class => _cache.Get(ref field, load);
 
     private Action<KernelConfig, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, MixtureDims>? _prepare;
     private Action<KernelConfig, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, int, int, MixtureDims>? _mahalanobis;
@@ -185,8 +171,8 @@ public sealed class GpuMixtureKernels
     /// <summary>Compiles and loads every mixture kernel now (benchmarks' setup), with toy launches.</summary>
     public void Preload()
     {
-        var buf = _acc.Allocate1D<double>(256);
-        var ints = _acc.Allocate1D<int>(8);
+        var buf = _cache.Accelerator.Allocate1D<double>(256);
+        var ints = _cache.Accelerator.Allocate1D<int>(8);
         try
         {
             var v = buf.View.BaseView;
@@ -212,7 +198,7 @@ public sealed class GpuMixtureKernels
             WeightedDeviations(v.SubView(0, 8), v.SubView(8, 8), v.SubView(16, 8), v.SubView(24, 8), 0, 1, q);
             FullCovariances(v.SubView(0, 8), v.SubView(8, 8), v.SubView(16, 8), v.SubView(24, 8), v.SubView(32, 8), q);
             TiedCovariance(v.SubView(0, 8), v.SubView(8, 8), v.SubView(16, 8), v.SubView(24, 8), q);
-            _acc.Synchronize();
+            _cache.Accelerator.Synchronize();
         }
         finally
         {
