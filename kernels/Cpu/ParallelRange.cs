@@ -25,8 +25,8 @@ internal static class ParallelRange
     public static void Run<TBody>(in TBody body, int n, int grain, int minPerPart) where TBody : struct, IRangeBody
     {
         int threads = ParallelParts.Threads;
-        int units = (n + grain - 1) / Math.Max(grain, 1);
-        int parts = Math.Min(threads, (int)Math.Min(units, (long)n / Math.Max(minPerPart, 1)));
+        long units = ((long)n + grain - 1) / Math.Max(grain, 1);
+        int parts = (int)Math.Min(threads, Math.Min(units, (long)n / Math.Max(minPerPart, 1)));
         if (parts < 2 || !GemmWorkerPool.TryAcquire())
         {
             body.Execute(0, n);
