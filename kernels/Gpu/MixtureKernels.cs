@@ -48,6 +48,10 @@ public struct MixtureDims
 /// <para>The Cholesky factorization runs a group per matrix (right-looking, one column per step with barriers); a
 /// covariance that is not positive definite leaves its failing column in <c>failures</c> and <see cref="Status"/>
 /// reports the first one, in the CPU's order, so the host can raise the same error after its one read.</para>
+/// <para>Speed on a GPU has not been measured (no GPU was available). Known shortcuts to revisit when it is: the
+/// moment-statistics pass splits the rows across groups but does not stage X in shared memory; the Cholesky uses K
+/// groups (one per matrix), which leaves most of a large GPU idle for small K; the full scatter computes the whole
+/// D x D block where the CPU skips a triangle, and the E-step multiplies by the dense (triangular) precision factor.</para>
 /// </remarks>
 public static class MixtureKernels
 {
