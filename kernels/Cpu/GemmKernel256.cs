@@ -66,11 +66,30 @@ internal static unsafe class GemmKernel256
     /// That is fragile: a static field read or a call before or after the loop made the register allocator
     /// spill and reload every accumulator on every k step, at less than half the speed.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<T, TRows, TVecs>(int kc, T* a, T* b, nint bStride, T* c, nint ldc, int lastCols, T alpha, T beta)
         where T : unmanaged, INumberBase<T>
         where TRows : struct, IGemmConst
         where TVecs : struct, IGemmConst
+    {
+        if (lastCols == Vector256<T>.Count) Tile<T, TRows, TVecs, GemmConst1>(kc, a, b, bStride, c, ldc, lastCols, alpha, beta);
+        else Tile<T, TRows, TVecs, GemmEdge>(kc, a, b, bStride, c, ldc, lastCols, alpha, beta);
+    }
+
+    /// <summary>
+    /// The kernel proper, specialised once more on whether the tile is whole (<typeparamref name="TFull"/> = 1: stores
+    /// straight into C) or on the right edge (0: parks the tile on the stack and merges the real columns). Keeping the
+    /// two apart means a whole tile's method contains no call at all: with both paths in one method the JIT kept the
+    /// accumulators in registers under tiered compilation but spilled them on every k step when tiering was off
+    /// (DOTNET_TieredCompilation=0: 60 instead of 220 GFLOP/s), a register-allocation choice no code should depend on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit] // the edge tile's stackalloc must not be zeroed by a helper call while the accumulators are live
+    private static void Tile<T, TRows, TVecs, TFull>(int kc, T* a, T* b, nint bStride, T* c, nint ldc, int lastCols, T alpha, T beta)
+        where T : unmanaged, INumberBase<T>
+        where TRows : struct, IGemmConst
+        where TVecs : struct, IGemmConst
+        where TFull : struct, IGemmConst
     {
         int R = TRows.Value;
         bool two = TVecs.Value == 2;
@@ -94,7 +113,7 @@ internal static unsafe class GemmKernel256
 
         // No call may follow while the accumulators are live: every vector register is caller-saved, so a
         // call after the loop makes the register allocator spill all accumulators on every k step.
-        if (lastCols == Vector256<T>.Count)
+        if (TFull.Value == 1)
         {
             Vector256<T> va = Vector256.Create(alpha);
             Vector256<T> vb = Vector256.Create(beta);

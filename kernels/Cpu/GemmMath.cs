@@ -14,6 +14,8 @@ internal interface IGemmConst
     static abstract int Value { get; }
 }
 
+/// <summary>0: the micro-kernel's edge-tile specialisation (see GemmKernel512.Tile).</summary>
+internal readonly struct GemmEdge : IGemmConst { public static int Value => 0; }
 internal readonly struct GemmConst1 : IGemmConst { public static int Value => 1; }
 internal readonly struct GemmConst2 : IGemmConst { public static int Value => 2; }
 internal readonly struct GemmConst3 : IGemmConst { public static int Value => 3; }
