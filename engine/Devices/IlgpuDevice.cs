@@ -267,7 +267,7 @@ public sealed class IlgpuDevice : Device, IDisposable
             case "opencl": kind = IlgpuKind.OpenCL; break;
             case "gpu":
                 kind = GpuKind() ?? throw new InvalidOperationException(
-                    "--device gpu: no GPU found (neither CUDA nor an OpenCL GPU). Use --device cpu, or --device ilgpu-cpu for ILGPU's (slow) CPU accelerator.");
+                    "no GPU found (neither CUDA nor an OpenCL GPU); use the cpu device, or ilgpu-cpu for ILGPU's (slow) CPU accelerator.");
                 break;
             default:
                 throw new ArgumentException($"Unknown device '{name}'; use one of {string.Join(", ", DeviceNames)}.", nameof(name));

@@ -65,6 +65,9 @@ public abstract class Optimizer
     /// <summary>The kind of optimizer, written into saved state and checked on load.</summary>
     protected abstract string Kind { get; }
 
+    /// <summary>The name of the first state tensor holding NaN or an infinity (e.g. "3.exp_avg_sq"), or null when all are finite.</summary>
+    public string? NonFiniteState() => StateTensors().FirstOrDefault(kv => !kv.Value.AllFinite()).Key;
+
     /// <summary>Saves the step count, learning rate and moment buffers to a safetensors file, atomically.</summary>
     public void SaveState(string path)
     {

@@ -89,6 +89,9 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>True when no element is NaN or infinite (one scalar read on a device).</summary>
+    public bool AllFinite() => Backend.AllFinite(this);
+
     /// <summary>
     /// Keeps this tensor alive after its scope ends: it becomes an ordinary, garbage-collected tensor, and one that an
     /// op produced is cut from the graph then (its inputs are recycled), so call Backward inside the scope.

@@ -6,14 +6,16 @@ namespace Engine.Cli;
 
 /// <summary>
 /// The command tree. With no arguments the program runs the demo: a VAE on Fashion-MNIST (or a built-in
-/// synthetic set), with pictures and metrics in runs/demo.
+/// synthetic set), with pictures and metrics in runs/demo. Exit codes: 0 done, 1 the run failed, 2 usage error;
+/// every error is one line on standard error.
 /// </summary>
 public static class CliApp
 {
     /// <summary>Parses and runs a command line; returns the exit code.</summary>
     public static int Run(string[] args)
     {
-        var root = new RootCommand("engine: variational autoencoders and Gaussian mixtures on a hand-written autodiff engine.");
+        var root = new RootCommand("engine: variational autoencoders and Gaussian mixtures on a hand-written autodiff engine. " +
+                                   "Exit codes: 0 done, 1 the run failed, 2 usage error.");
         root.Options.Add(Common.Threads);
         root.Options.Add(Common.Quiet);
         root.Options.Add(Common.DeviceName);
@@ -21,8 +23,20 @@ public static class CliApp
         root.Subcommands.Add(VaeCommands.Create());
         root.Subcommands.Add(GmmCommands.Create());
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var command = string.Join(' ', EnumeratePath(parse.CommandResult));
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message.ReplaceLineEndings(" ")} (see '{command} --help')");
+            return 2;
+        }
+        int threads = parse.GetValue(Common.Threads);
+        if (threads < 1 || threads > Environment.ProcessorCount)
+        {
+            Console.Error.WriteLine($"error: --threads must lie in 1..{Environment.ProcessorCount} (the processor count); got {threads}.");
+            return 2;
+        }
         int previous = Gemm.MaxThreads;
-        Gemm.MaxThreads = Math.Max(1, parse.GetValue(Common.Threads));
+        Gemm.MaxThreads = threads;
         try
         {
             return parse.Invoke();
@@ -31,5 +45,13 @@ public static class CliApp
         {
             Gemm.MaxThreads = previous;
         }
+    }
+
+    private static IEnumerable<string> EnumeratePath(System.CommandLine.Parsing.CommandResult? r)
+    {
+        var names = new Stack<string>();
+        for (; r != null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(r.Parent == null ? "engine" : r.Command.Name);
+        return names;
     }
 }

@@ -61,7 +61,7 @@ public sealed class PartiallyObservedTrainer
             optimizer.Step();
             double mean = bound.Mean().Item();
             if (!double.IsFinite(mean))
-                throw new InvalidOperationException($"Training diverged at epoch {epoch}, batch {b}: the masked ELBO is {mean}. Lower the learning rate.");
+                throw new TrainingDivergedException(epoch + 1, b + 1, "the masked ELBO", mean, $"Lower the learning rate (it is {Options.LearningRate}).");
             sum += mean * rows.Length;
             seen += rows.Length;
             progress?.Invoke(++b, total);

@@ -65,14 +65,30 @@ public sealed class VaeTrainer
             Optimizer.Step();
             double mean = bound.Mean().Item();
             if (!double.IsFinite(mean))
-                throw new InvalidOperationException($"Training diverged at epoch {epoch}, batch {b}: the objective is {mean}. Lower the learning rate.");
+                throw new TrainingDivergedException(epoch + 1, b + 1, $"the training objective ({Options.Objective.Objective})", mean,
+                    $"The optimizer stepped too far: lower the learning rate (it is {Options.LearningRate}).");
             sum += mean * rows.Length;
             seen += rows.Length;
             progress?.Invoke(++b, total);
         }
         double seconds = sw.Elapsed.TotalSeconds;
+        CheckFinite(epoch);
         double testElbo = test != null ? EvaluateElbo(test) : double.NaN;
+        if (test != null && !double.IsFinite(testElbo))
+            throw new TrainingDivergedException(epoch + 1, null, "the test ELBO", testElbo,
+                $"The training objective stayed finite but the model gives a test image zero probability: lower the learning rate (it is {Options.LearningRate}).");
         return new EpochResult(epoch, sum / Math.Max(seen, 1), testElbo, seconds, seen / Math.Max(seconds, 1e-9));
+    }
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> when a parameter or the optimizer state holds NaN or an infinity.</summary>
+    /// <param name="epoch">The epoch just trained, counted from 0 as in <see cref="TrainEpoch"/>.</param>
+    public void CheckFinite(int epoch)
+    {
+        string hint = $"Lower the learning rate (it is {Options.LearningRate}).";
+        foreach (var (name, p) in Model.NamedParameters())
+            if (!p.AllFinite()) throw new TrainingDivergedException(epoch + 1, null, $"parameter {name}", double.NaN, hint);
+        if (Optimizer.NonFiniteState() is { } state)
+            throw new TrainingDivergedException(epoch + 1, null, $"the optimizer state {state}", double.NaN, hint);
     }
 
     /// <summary>The mean ELBO (analytic KL, one sample) over a data set, binarized with a fixed seed.</summary>

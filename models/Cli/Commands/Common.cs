@@ -26,9 +26,13 @@ internal static class Common
     {
         string name = p.GetValue(DeviceName)!;
         try { return Engine.Devices.IlgpuDevice.Open(name); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (ArgumentException)
         {
-            throw new UserError($"--device {name}: {e.Message}");
+            throw new UserError($"--device {name}: not one of {string.Join(", ", Engine.Devices.IlgpuDevice.DeviceNames)}.");
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException)
+        {
+            throw new RuntimeError($"--device {name}: {e.Message}");
         }
     }
 
@@ -54,16 +58,52 @@ internal static class Common
     /// <summary>Loads Fashion-MNIST (or the synthetic set), with a clear message about where it looked.</summary>
     public static (FashionMnist Data, string Name) LoadData(string? dir, bool synthetic, int? trainLimit, int? testLimit, Progress progress)
     {
+        if (trainLimit is { } tr && tr <= 0) throw new UserError($"--train-limit must be positive; got {tr}.");
+        if (testLimit is { } te && te <= 0) throw new UserError($"--test-limit must be positive; got {te}.");
         if (synthetic) return (Limit(SyntheticImages.Create(), trainLimit, testLimit), "synthetic");
+        if (dir != null) CheckDataFolder(dir);
         var found = FashionMnist.Locate(dir);
         if (found == null)
         {
             throw new UserError(dir != null
-                ? $"no Fashion-MNIST files (train-images-idx3-ubyte[.gz] ...) in '{dir}'"
+                ? $"--data: no Fashion-MNIST files (train-images-idx3-ubyte[.gz] ...) in '{dir}'"
                 : $"Fashion-MNIST not found in $ENGINE_DATA or {FashionMnist.DebianPath}; install it with 'apt-get install dataset-fashion-mnist', pass --data DIR, or use --synthetic");
         }
         progress.Line($"Loading Fashion-MNIST from {found}");
-        return (FashionMnist.Load(found, trainLimit, testLimit), "fashion-mnist");
+        var data = FashionMnist.Load(found, trainLimit, testLimit);
+        if (data.Train.Count == 0 || data.Test.Count == 0)
+            throw new InvalidDataException($"'{found}': the {(data.Train.Count == 0 ? "training" : "test")} images file holds no images.");
+        return (data, "fashion-mnist");
+    }
+
+    // A folder that is missing, a file or unreadable is named as such, not reported as lacking Fashion-MNIST.
+    private static void CheckDataFolder(string dir)
+    {
+        if (File.Exists(dir)) throw new UserError($"--data: '{dir}' is a file, not a folder.");
+        if (!Directory.Exists(dir)) throw new UserError($"--data: the folder '{dir}' does not exist.");
+        try { using var e = Directory.EnumerateFileSystemEntries(dir).GetEnumerator(); e.MoveNext(); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new UserError($"--data: the folder '{dir}' cannot be read ({e.Message}).");
+        }
+    }
+
+    /// <summary>A --file value: a PNG file name inside --out that no other file of a run uses.</summary>
+    public static string PngName(string name)
+    {
+        if (!RunGeneration.IsFileName(name) || !name.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            throw new UserError($"--file: '{name}' must be a PNG file name inside --out (no folders, ending in .png).");
+        return name;
+    }
+
+    /// <summary>The options given on the command line (not taken from their defaults), by name.</summary>
+    public static IReadOnlySet<string> Given(ParseResult p)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        for (var r = p.CommandResult; r != null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            foreach (var child in r.Children)
+                if (child is System.CommandLine.Parsing.OptionResult { Implicit: false } o) set.Add(o.Option.Name);
+        return set;
     }
 
     private static FashionMnist Limit(FashionMnist d, int? train, int? test) =>
@@ -74,3 +114,6 @@ internal static class Common
 
 /// <summary>An error in what the user asked for: printed as one line, exit code 2.</summary>
 internal sealed class UserError(string message) : Exception(message);
+
+/// <summary>A failure of the run itself (a missing device, bad data): printed as one line, exit code 1.</summary>
+internal sealed class RuntimeError(string message) : Exception(message);

@@ -41,16 +41,16 @@ internal static class DemoCommand
                 ds = SyntheticImages.Create(6000, 1000);
                 name = "synthetic";
             }
-            var run = new RunDirectory(p.GetValue(outDir)!);
+            using var run = new RunDirectory(p.GetValue(outDir)!);
             var settings = new VaeTrainSettings
             {
                 Options = new VaeOptions { Hidden = [512, 256], LatentSize = 16, Device = Common.OpenDevice(p) },
-                Training = new TrainingOptions { Epochs = VaeCommands.NonNegative(p.GetValue(epochs), "--epochs"), BatchSize = 128, LearningRate = 1e-3, Seed = 0 },
+                Training = new TrainingOptions { Epochs = VaeCommands.Positive(p.GetValue(epochs), "--epochs"), BatchSize = 128, LearningRate = 1e-3, Seed = 0 },
             };
             var model = VaeRun.Train(settings, ds, name, run, progress);
             var trainer = new VaeTrainer(model, settings.Training);
             VaeRun.Evaluate(model, trainer, ds.Test.Take(500), 1000, 0, run, progress);
-            var gmmRun = new RunDirectory(Path.Combine(run.Path, "gmm"));
+            using var gmmRun = new RunDirectory(Path.Combine(run.Path, "gmm"));
             GmmRun.Fit(new GmmFitSettings { Components = 10, PcaDimensions = 30, Covariance = Models.Gmm.CovarianceType.Full, Device = Common.OpenDevice(p) }, ds with { Train = ds.Train.Take(20000) }, name, gmmRun, progress);
             progress.Line($"Done. Pictures and metrics.json are in {run.Path}");
         }));

@@ -52,7 +52,8 @@ internal static class GmmCommands
                 Device = Common.OpenDevice(p),
             };
             var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), p.GetValue(trainLimit), p.GetValue(testLimit), progress);
-            try { GmmRun.Fit(settings, ds, name, new RunDirectory(p.GetValue(outDir)!), progress); }
+            using var run = new RunDirectory(p.GetValue(outDir)!);
+            try { GmmRun.Fit(settings, ds, name, run, progress); }
             catch (CovarianceNotPositiveDefiniteException e) { throw new UserError(e.Message); }
         }));
         return cmd;
@@ -72,7 +73,8 @@ internal static class GmmCommands
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), 1, p.GetValue(testLimit), progress);
-            GmmRun.Predict(new RunDirectory(p.GetValue(outDir)!), ds.Test, progress);
+            using var run = new RunDirectory(p.GetValue(outDir)!);
+            GmmRun.Predict(run, ds.Test, progress);
         }));
         return cmd;
     }

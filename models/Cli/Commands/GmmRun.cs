@@ -85,9 +85,14 @@ internal static class GmmRun
         var zt = pca.Transform(data.Test.Pixels, data.Test.Count, data.Test.Dimension);
         metrics["test_log_likelihood"] = gmm.Score(zt, data.Test.Count, p);
         if (data.Test.Labels != null) metrics["test_adjusted_rand_index"] = Clustering.AdjustedRandIndex(data.Test.Labels, gmm.Predict(zt, data.Test.Count, p));
-        Save(gmm, pca, run.File(ModelFile));
-        run.WriteMetrics(metrics);
-        WritePictures(gmm, pca, train, run, s.Seed);
+        // One fresh generation: the mixture, its metrics and its pictures replace whatever run the folder held.
+        using (var g = run.Begin(fresh: true))
+        {
+            g.WriteMetrics(metrics);
+            Save(gmm, pca, g.PathFor(ModelFile));
+            WritePictures(gmm, pca, train, g, s.Seed);
+            g.Commit();
+        }
         progress.Line($"EM {(gmm.Converged ? "converged" : "stopped")} after {gmm.LowerBounds.Count} iterations in {seconds:F1}s: " +
                       $"train log-likelihood {(double)metrics["train_log_likelihood"]!:F2}, BIC {(double)metrics["bic"]!:E4}" +
                       (train.Labels != null ? $", adjusted Rand index {(double)metrics["adjusted_rand_index"]!:F3}" : ""));
@@ -97,6 +102,7 @@ internal static class GmmRun
 
     public static void Predict(RunDirectory run, ImageDataSet data, Progress progress)
     {
+        run.Verify();
         var (gmm, mean, axes, p) = Load(run.File(ModelFile), data);
         var z = Project(data, mean, axes, p);
         var labels = gmm.Predict(z, data.Count, p);
@@ -104,8 +110,12 @@ internal static class GmmRun
         var result = new JsonObject { ["images"] = data.Count, ["log_likelihood"] = gmm.Score(z, data.Count, p) };
         if (data.Labels != null) result["adjusted_rand_index"] = Clustering.AdjustedRandIndex(data.Labels, labels);
         metrics["predict"] = result;
-        run.WriteMetrics(metrics);
-        AtomicFile.WriteAllText(run.File("predictions.csv"), "index,component\n" + string.Join("\n", labels.Select((c, i) => $"{i},{c}")) + "\n");
+        using (var g = run.Begin())
+        {
+            g.WriteMetrics(metrics);
+            File.WriteAllText(g.PathFor("predictions.csv"), "index,component\n" + string.Join("\n", labels.Select((c, i) => $"{i},{c}")) + "\n");
+            g.Commit();
+        }
         progress.Line($"Predicted {data.Count} images: log-likelihood {(double)result["log_likelihood"]!:F2}" +
                       (data.Labels != null ? $", adjusted Rand index {(double)result["adjusted_rand_index"]!:F3}" : "") + $"; wrote predictions.csv to {run.Path}");
     }
@@ -144,11 +154,15 @@ internal static class GmmRun
         int p = axesT.Shape[0];
         if (mean.Length != data.Dimension || axesT.Shape[1] != data.Dimension)
             throw new InvalidDataException($"'{path}' was fitted on images of {mean.Length} pixels; the data has {data.Dimension}.");
-        var k = int.Parse(meta["components"], CultureInfo.InvariantCulture);
+        if (!meta.TryGetValue("components", out var ks) || !int.TryParse(ks, CultureInfo.InvariantCulture, out int k) || k <= 0
+            || !meta.TryGetValue("covariance_type", out var ct) || !Enum.TryParse<CovarianceType>(ct, out var covariance))
+            throw new InvalidDataException($"'{path}': its metadata does not give the number of components and the covariance type.");
+        foreach (var name in needed)
+            if (!t[name].AllFinite()) throw new InvalidDataException($"'{path}': tensor {name} holds NaN or infinite values.");
         // Restoring is an explicit initialization with no EM iteration, as scikit-learn's weights/means/precisions_init.
         var gmm = new GaussianMixture(k)
         {
-            CovarianceType = Enum.Parse<CovarianceType>(meta["covariance_type"]),
+            CovarianceType = covariance,
             WeightsInit = t["weights"].ToDoubleArray(),
             MeansInit = t["means"].ToDoubleArray(),
             PrecisionsInit = t["precisions"].ToDoubleArray(),
@@ -171,11 +185,11 @@ internal static class GmmRun
         return Tensor.Matmul(centered, Tensor.FromArray(axes, p, data.Dimension).T()).ToDoubleArray();
     }
 
-    private static void WritePictures(GaussianMixture gmm, Pca pca, ImageDataSet train, RunDirectory run, int seed)
+    private static void WritePictures(GaussianMixture gmm, Pca pca, ImageDataSet train, RunGeneration run, int seed)
     {
         int k = gmm.Components, p = gmm.Dimensions, pixels = train.Dimension;
         var means = pca.InverseTransform(gmm.Means, k);
-        Png.WriteGrid(run.File("gmm_means.png"), Enumerable.Range(0, k).Select(c => Clamp(means.AsSpan(c * pixels, pixels))).ToList(), train.Height, train.Width, columns: k, scale: 3);
+        Png.WriteGrid(run.PathFor("gmm_means.png"), Enumerable.Range(0, k).Select(c => Clamp(means.AsSpan(c * pixels, pixels))).ToList(), train.Height, train.Width, columns: k, scale: 3);
         // The generative process: pick a component, draw from its Gaussian; shown as rows of eight per component.
         const int PerComponent = 8;
         var (xs, labels) = gmm.Sample(4000 + 200 * k, seed);
@@ -187,9 +201,9 @@ internal static class GmmRun
             for (int j = 0; j < PerComponent; j++)
                 rows.Add(j < idx.Count ? Clamp(images.AsSpan(idx[j] * pixels, pixels)) : new float[pixels]);
         }
-        Png.WriteGrid(run.File("gmm_samples.png"), rows, train.Height, train.Width, columns: PerComponent, scale: 2);
+        Png.WriteGrid(run.PathFor("gmm_samples.png"), rows, train.Height, train.Width, columns: PerComponent, scale: 2);
         var it = Enumerable.Range(1, gmm.LowerBounds.Count).Select(i => (double)i).ToArray();
-        Plots.Curves(run.File("gmm_log_likelihood.png"), "EM: mean log-likelihood per iteration", "nats", [("train", it, gmm.LowerBounds.ToArray())], xLabel: "iteration");
+        Plots.Curves(run.PathFor("gmm_log_likelihood.png"), "EM: mean log-likelihood per iteration", "nats", [("train", it, gmm.LowerBounds.ToArray())], xLabel: "iteration");
     }
 
     private static float[] Clamp(ReadOnlySpan<double> v)

@@ -45,7 +45,7 @@ internal static class InpaintCommand
         cmd.SetAction(p => Run.Guarded(() =>
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
-            var run = new RunDirectory(p.GetValue(outDir)!);
+            using var run = new RunDirectory(p.GetValue(outDir)!);
             var (model, meta) = VaeRun.LoadModel(run);
             string where = p.GetValue(region)!.ToLowerInvariant();
             if (!Regions.Contains(where)) throw new UserError($"--region: '{where}' is not one of {string.Join(", ", Regions)}.");
@@ -68,13 +68,13 @@ internal static class InpaintCommand
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), p.GetValue(trainLimit), images, progress);
             if (ds.Test.Dimension != model.InputSize)
                 throw new UserError($"the test images have {ds.Test.Dimension} pixels; the model in {run.Path} expects {model.InputSize}.");
-            var s = new InpaintSettings(where, missing, binarization, p.GetValue(seed), VaeCommands.Positive(p.GetValue(count), "--count"), run.File(p.GetValue(file)!), options);
+            var s = new InpaintSettings(where, missing, binarization, p.GetValue(seed), VaeCommands.Positive(p.GetValue(count), "--count"), Common.PngName(p.GetValue(file)!), options);
             Inpaint(model, ds, s, run, progress);
         }));
         return cmd;
     }
 
-    private sealed record InpaintSettings(string Region, double MissingFraction, Binarization Binarization, ulong Seed, int Shown, string PngPath, InpaintingOptions Options);
+    private sealed record InpaintSettings(string Region, double MissingFraction, Binarization Binarization, ulong Seed, int Shown, string PngName, InpaintingOptions Options);
 
     private static void Inpaint(VariationalAutoencoder model, FashionMnist ds, InpaintSettings s, RunDirectory run, Progress progress)
     {
@@ -133,8 +133,12 @@ internal static class InpaintCommand
         };
         var metrics = run.ReadMetrics() ?? new JsonObject { ["command"] = "vae inpaint" };
         metrics["inpaint"] = result;
-        run.WriteMetrics(metrics);
-        WritePng(all, test, s.Shown, s.PngPath);
+        using (var g = run.Begin())
+        {
+            g.WriteMetrics(metrics);
+            WritePng(all, test, s.Shown, g.PathFor(s.PngName));
+            g.Commit();
+        }
 
         progress.Line($"{test.Count} images, {missingPerImage:F0} of {test.Dimension} pixels missing ({s.Region}): log p(x_obs) ~ {gaps.MeanLogLikelihood:F2} nats (k={s.Options.ImportanceSamples}); " +
                       $"ELBO {gaps.MeanEncoderElbo:F2} (encoder) -> {gaps.MeanOptimizedElbo:F2} (optimized): amortization gap {gaps.AmortizationGap:F2}, approximation gap {gaps.ApproximationGap:F2} nats");
@@ -142,7 +146,7 @@ internal static class InpaintCommand
             if (score is { MissingEntries: > 0 })
                 progress.Line($"  fill by {name.Replace('_', ' ')}: accuracy {score.Accuracy:P2}, cross-entropy {score.CrossEntropy:F4} nats/pixel" +
                               (name == "factorized_pixels" && factorizedElbo is { } e ? $" (its ELBO {e:F2} nats)" : ""));
-        progress.Line($"Wrote {s.PngPath} and metrics.json to {run.Path}");
+        progress.Line($"Wrote {s.PngName} and metrics.json to {run.Path}");
     }
 
     private static ObservationMask MaskFor(string region, double fraction, ImageDataSet test, int rows, Generator gen)

@@ -35,7 +35,7 @@ internal static class VaeCommands
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var latent = new Option<int>("--latent") { Description = "Dimension of z.", DefaultValueFactory = _ => 16 };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden widths of the encoder (the decoder mirrors them), comma-separated.", DefaultValueFactory = _ => "512,256" };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden widths of the encoder (the decoder mirrors them), comma-separated; none for no hidden layer.", DefaultValueFactory = _ => "512,256" };
         var activation = new Option<string>("--activation") { Description = "relu, leakyrelu, tanh, sigmoid or softplus.", DefaultValueFactory = _ => "relu" };
         var decoder = new Option<string>("--decoder") { Description = "bernoulli (binary images) or gaussian (learned variance).", DefaultValueFactory = _ => "bernoulli" };
         var objective = new Option<string>("--objective") { Description = "elbo (analytic KL), elbo-mc (Monte-Carlo KL over k samples) or iwae (importance-weighted bound with k samples).", DefaultValueFactory = _ => "elbo" };
@@ -65,12 +65,11 @@ internal static class VaeCommands
                     LatentSize = Positive(p.GetValue(latent), "--latent"),
                     Activation = Parse(() => Activations.Parse(p.GetValue(activation)!), "--activation"),
                     Decoder = dec,
-                    Device = Common.OpenDevice(p),
                     Init = ParseEnum<Init>(p.GetValue(init)!.Replace("-", ""), "--init"),
                 },
                 Training = new TrainingOptions
                 {
-                    Epochs = NonNegative(p.GetValue(epochs), "--epochs"),
+                    Epochs = Positive(p.GetValue(epochs), "--epochs"),
                     BatchSize = Positive(p.GetValue(batch), "--batch-size"),
                     LearningRate = PositiveD(p.GetValue(lr), "--lr"),
                     Seed = p.GetValue(seed),
@@ -80,9 +79,21 @@ internal static class VaeCommands
                 Resume = p.GetValue(resume),
                 EvalK = NonNegative(p.GetValue(evalK), "--eval-k"),
                 EvalLimit = p.GetValue(evalLimit) is { } el ? Positive(el, "--eval-limit") : null,
+                TrainLimit = p.GetValue(trainLimit) is { } tl ? Positive(tl, "--train-limit") : null,
+                TestLimit = p.GetValue(testLimit) is { } sl ? Positive(sl, "--test-limit") : null,
             };
-            var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), p.GetValue(trainLimit), p.GetValue(testLimit), progress);
-            VaeRun.Train(settings, ds, name, new RunDirectory(p.GetValue(outDir)!), progress);
+            string datasetName = p.GetValue(synthetic) ? "synthetic" : "fashion-mnist";
+            using var run = new RunDirectory(p.GetValue(outDir)!);
+            if (settings.Resume)
+            {
+                // The run's record decides every option that shapes it; one given here must agree with it.
+                var given = VaeRun.SettingsJson(settings.Options, settings.Training, settings.TrainLimit, settings.TestLimit);
+                var recorded = VaeRun.RecordedOptions(run, given, Common.Given(p), datasetName);
+                settings = settings with { TrainLimit = (int?)recorded["train_limit"], TestLimit = (int?)recorded["test_limit"] };
+            }
+            settings = settings with { Options = settings.Options with { Device = Common.OpenDevice(p) } };
+            var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), settings.TrainLimit, settings.TestLimit, progress);
+            VaeRun.Train(settings, ds, name, run, progress);
         }));
         return cmd;
     }
@@ -105,11 +116,13 @@ internal static class VaeCommands
         cmd.SetAction(p => Run.Guarded(() =>
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
-            var run = new RunDirectory(p.GetValue(outDir)!);
+            int samples = Positive(p.GetValue(k), "--k"), naiveSamples = NonNegative(p.GetValue(naive), "--naive-k");
+            using var run = new RunDirectory(p.GetValue(outDir)!);
             var (model, meta) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), 1, p.GetValue(testLimit), progress);
+            CheckInputSize(model, ds.Test, run);
             var trainer = new VaeTrainer(model, new TrainingOptions { Seed = p.GetValue(seed), Binarization = VaeRun.BinarizationOf(meta) });
-            VaeRun.Evaluate(model, trainer, ds.Test, Positive(p.GetValue(k), "--k"), NonNegative(p.GetValue(naive), "--naive-k"), run, progress);
+            VaeRun.Evaluate(model, trainer, ds.Test, samples, naiveSamples, run, progress);
         }));
         return cmd;
     }
@@ -125,11 +138,16 @@ internal static class VaeCommands
         var cmd = new Command("sample", "Draw z from the prior and write the decoder's mean images as a PNG grid.") { outDir, seed, n, file };
         cmd.SetAction(p => Run.Guarded(() =>
         {
-            var run = new RunDirectory(p.GetValue(outDir)!);
+            int count = Positive(p.GetValue(n), "--count");
+            var name = Common.PngName(p.GetValue(file)!);
+            using var run = new RunDirectory(p.GetValue(outDir)!);
             var (model, _) = VaeRun.LoadModel(run, Common.OpenDevice(p));
-            var path = run.File(p.GetValue(file)!);
-            VaeRun.WriteSamples(model, Positive(p.GetValue(n), "--count"), p.GetValue(seed), path);
-            new Progress(p.GetValue(Common.Quiet)).Line($"Wrote {path}");
+            using (var g = run.Begin())
+            {
+                VaeRun.WriteSamples(model, count, p.GetValue(seed), g.PathFor(name));
+                g.Commit();
+            }
+            new Progress(p.GetValue(Common.Quiet)).Line($"Wrote {run.File(name)}");
         }));
         return cmd;
     }
@@ -149,29 +167,41 @@ internal static class VaeCommands
         cmd.SetAction(p => Run.Guarded(() =>
         {
             var progress = new Progress(p.GetValue(Common.Quiet));
-            var run = new RunDirectory(p.GetValue(outDir)!);
-            var (model, meta) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             int count = Positive(p.GetValue(n), "--count");
+            var name = Common.PngName(p.GetValue(file)!);
+            using var run = new RunDirectory(p.GetValue(outDir)!);
+            var (model, meta) = VaeRun.LoadModel(run, Common.OpenDevice(p));
             var (ds, _) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), 1, count, progress);
+            CheckInputSize(model, ds.Test, run);
             var trainer = new VaeTrainer(model, new TrainingOptions { Seed = p.GetValue(seed), Binarization = VaeRun.BinarizationOf(meta) });
-            var path = run.File(p.GetValue(file)!);
-            VaeRun.WriteReconstructions(model, trainer, ds.Test, count, path);
-            progress.Line($"Wrote {path}");
+            using (var g = run.Begin())
+            {
+                VaeRun.WriteReconstructions(model, trainer, ds.Test, count, g.PathFor(name));
+                g.Commit();
+            }
+            progress.Line($"Wrote {run.File(name)}");
         }));
         return cmd;
+    }
+
+    private static void CheckInputSize(VariationalAutoencoder model, ImageDataSet test, RunDirectory run)
+    {
+        if (test.Dimension != model.InputSize)
+            throw new UserError($"the test images have {test.Dimension} pixels; the model in {run.Path} expects {model.InputSize}.");
     }
 
     // ---------------- parsing helpers ----------------
 
     internal static int[] ParseSizes(string s)
     {
+        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
         try
         {
             var sizes = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-            if (sizes.Any(v => v <= 0)) throw new FormatException();
+            if (sizes.Length == 0 || sizes.Any(v => v <= 0)) throw new FormatException();
             return sizes;
         }
-        catch (FormatException) { throw new UserError($"--hidden: '{s}' is not a comma-separated list of positive widths (e.g. 512,256)."); }
+        catch (FormatException) { throw new UserError($"--hidden: '{s}' is not a comma-separated list of positive widths (e.g. 512,256), or none for no hidden layer."); }
     }
 
     internal static Objective ParseObjective(string s) => s.ToLowerInvariant() switch
@@ -205,7 +235,7 @@ internal static class VaeCommands
     internal static double PositiveD(double v, string option) => v > 0 && double.IsFinite(v) ? v : throw new UserError($"{option} must be a positive number; got {v}.");
 }
 
-/// <summary>Runs a command body, turning errors into one clear line and an exit code.</summary>
+/// <summary>Runs a command body, turning errors into one clear line and an exit code: 2 for usage, 1 for a failed run.</summary>
 internal static class Run
 {
     public static int Guarded(Action body)
@@ -217,13 +247,22 @@ internal static class Run
         }
         catch (UserError e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return 2;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception e) when (e is RuntimeError or IOException or InvalidDataException or ArgumentException or InvalidOperationException
+                                       or UnauthorizedAccessException or NotSupportedException or FormatException or OverflowException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else is a defect of this program, still reported in one line.
+            Console.Error.WriteLine($"error: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
             return 1;
         }
     }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }
