@@ -26,7 +26,7 @@ public static class CliApp
         if (parse.Errors.Count > 0)
         {
             var command = string.Join(' ', EnumeratePath(parse.CommandResult));
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message.ReplaceLineEndings(" ")} (see '{command} --help')");
+            Console.Error.WriteLine($"error: {Plain(parse.Errors[0].Message)} (see '{command} --help')");
             return 2;
         }
         int threads = parse.GetValue(Common.Threads);
@@ -46,6 +46,13 @@ public static class CliApp
             Gemm.MaxThreads = previous;
         }
     }
+
+    // The parser names .NET types ("as expected type 'System.Int32'"); say what a user types instead.
+    private static string Plain(string message) => message.ReplaceLineEndings(" ")
+        .Replace("as expected type 'System.Nullable`1[System.Int32]'", "as an integer")
+        .Replace("as expected type 'System.Int32'", "as an integer")
+        .Replace("as expected type 'System.UInt64'", "as a non-negative integer")
+        .Replace("as expected type 'System.Double'", "as a number");
 
     private static IEnumerable<string> EnumeratePath(System.CommandLine.Parsing.CommandResult? r)
     {

@@ -38,8 +38,16 @@ public sealed class RunDirectory : IDisposable
         if (System.IO.File.Exists(Path)) throw new IOException($"--out '{Path}' is a file, not a folder.");
         if (!Directory.Exists(Path)) return;
         Lock();
-        Recover();
-        _manifest = Manifest.Read(System.IO.Path.Combine(Path, ManifestName));
+        try
+        {
+            Recover();
+            _manifest = Manifest.Read(System.IO.Path.Combine(Path, ManifestName));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public string Path { get; }
