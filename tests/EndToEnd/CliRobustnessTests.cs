@@ -141,6 +141,7 @@ public class CliRobustnessTests
     [TestCase("--epochs", "-1")]
     [TestCase("--hidden", "")]
     [TestCase("--hidden", "8,-2")]
+    [TestCase("--hidden", "99999999999")]
     [TestCase("--threads", "0")]
     [TestCase("--threads", "-1")]
     [TestCase("--threads", "1000")]
@@ -208,8 +209,8 @@ public class CliRobustnessTests
     public void ResumeNeedsOnlyTheFolderAndIsBitIdentical()
     {
         string a = TrainGood("a", epochs: 2), b = TrainGood("b", epochs: 1);
-        // No data limits, sizes or seed on the command line: the run's record supplies them.
-        var (code, err) = Run("vae", "train", "--synthetic", "--epochs", "2", "--resume", "--out", b, "--quiet");
+        // No data set, data limits, sizes or seed on the command line: the run's record supplies them.
+        var (code, err) = Run("vae", "train", "--epochs", "2", "--resume", "--out", b, "--quiet");
         Assert.That(code, Is.EqualTo(0), err);
         var ta = Engine.IO.SafeTensors.Load(Path.Combine(a, "model.safetensors")).Tensors;
         var tb = Engine.IO.SafeTensors.Load(Path.Combine(b, "model.safetensors")).Tensors;

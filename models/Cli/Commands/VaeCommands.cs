@@ -82,17 +82,18 @@ internal static class VaeCommands
                 TrainLimit = p.GetValue(trainLimit) is { } tl ? Positive(tl, "--train-limit") : null,
                 TestLimit = p.GetValue(testLimit) is { } sl ? Positive(sl, "--test-limit") : null,
             };
-            string datasetName = p.GetValue(synthetic) ? "synthetic" : "fashion-mnist";
+            bool useSynthetic = p.GetValue(synthetic);
             using var run = new RunDirectory(p.GetValue(outDir)!);
             if (settings.Resume)
             {
-                // The run's record decides every option that shapes it; one given here must agree with it.
+                // The run's record decides every option that shapes it, and the data set; one given here must agree with it.
                 var given = VaeRun.SettingsJson(settings.Options, settings.Training, settings.TrainLimit, settings.TestLimit);
-                var recorded = VaeRun.RecordedOptions(run, given, Common.Given(p), datasetName);
+                var (recorded, dataset) = VaeRun.RecordedOptions(run, given, Common.Given(p), useSynthetic ? "synthetic" : "fashion-mnist");
                 settings = settings with { TrainLimit = (int?)recorded["train_limit"], TestLimit = (int?)recorded["test_limit"] };
+                useSynthetic |= dataset == "synthetic";
             }
             settings = settings with { Options = settings.Options with { Device = Common.OpenDevice(p) } };
-            var (ds, name) = Common.LoadData(p.GetValue(data), p.GetValue(synthetic), settings.TrainLimit, settings.TestLimit, progress);
+            var (ds, name) = Common.LoadData(p.GetValue(data), useSynthetic, settings.TrainLimit, settings.TestLimit, progress);
             VaeRun.Train(settings, ds, name, run, progress);
         }));
         return cmd;
@@ -201,7 +202,7 @@ internal static class VaeCommands
             if (sizes.Length == 0 || sizes.Any(v => v <= 0)) throw new FormatException();
             return sizes;
         }
-        catch (FormatException) { throw new UserError($"--hidden: '{s}' is not a comma-separated list of positive widths (e.g. 512,256), or none for no hidden layer."); }
+        catch (Exception e) when (e is FormatException or OverflowException) { throw new UserError($"--hidden: '{s}' is not a comma-separated list of positive widths (e.g. 512,256), or none for no hidden layer."); }
     }
 
     internal static Objective ParseObjective(string s) => s.ToLowerInvariant() switch

@@ -76,7 +76,11 @@ internal static class VaeRun
         {
             var bar = progress.Task($"epoch {epoch + 1}/{trainer.Options.Epochs}");
             EpochResult r;
-            try { r = trainer.TrainEpoch(data.Train, data.Test, epoch, bar); }
+            try
+            {
+                r = trainer.TrainEpoch(data.Train, data.Test, epoch, bar);
+                trainer.CheckFinite(epoch);
+            }
             catch (TrainingDivergedException e)
             {
                 throw new TrainingDivergedException(e.Epoch, e.Batch, e.Quantity, e.Value,
@@ -127,10 +131,10 @@ internal static class VaeRun
     };
 
     /// <summary>
-    /// The recorded options of the run in <paramref name="run"/> (checked against its manifest), for --resume:
+    /// The recorded options and data set of the run in <paramref name="run"/> (checked against its manifest), for --resume:
     /// throws a usage error naming every option given on the command line that differs from the record.
     /// </summary>
-    public static JsonObject RecordedOptions(RunDirectory run, JsonObject given, IReadOnlySet<string> explicitOptions, string datasetName)
+    public static (JsonObject Options, string? Dataset) RecordedOptions(RunDirectory run, JsonObject given, IReadOnlySet<string> explicitOptions, string datasetName)
     {
         run.Verify();
         var metrics = run.ReadMetrics() ?? throw new UserError($"--resume: '{run.MetricsPath}' does not exist; there is no run to resume in {run.Path}.");
@@ -144,7 +148,7 @@ internal static class VaeRun
             conflicts.Add($"{(datasetName == "synthetic" ? "--synthetic" : "--data")} (the run was trained on {ds})");
         if (conflicts.Count > 0)
             throw new UserError($"--resume: options differ from the run in {run.Path}: {string.Join("; ", conflicts)}. Drop them to continue the run as it was started.");
-        return recorded;
+        return (recorded, (string?)metrics["dataset"]);
     }
 
     private static string Show(JsonNode? v) => v switch
