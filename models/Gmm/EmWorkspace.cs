@@ -19,8 +19,20 @@ namespace Engine.Models.Gmm;
 /// accumulate in the same pass (small GEMMs per block); full covariances need the new means first and take a
 /// second pass with the centred scatter of all components in one product (see ScatterBlock). Tied covariances
 /// reuse X^T X, computed once per data set.</para>
-/// <para>Threads: the rows are split into parts run by <see cref="ParallelParts"/>; each part has its own
-/// buffers and partial sums, combined in part order, so a fit is deterministic.</para>
+/// <para>Chunks and their reduction: every pass computes its statistics (N_k, the moments, the scatters, the sum of
+/// log p(x_i)) per part, a contiguous chunk of whole E-step blocks of rows, and the parts' partial statistics are
+/// reduced in part order. The partition is a function of the data size alone (covariance type, K, D and N): one
+/// part below <see cref="ParallelWork"/> multiply-adds per pass, else as many as the blocks allow up to
+/// <see cref="MaxParts"/>, each long enough that the partial statistics of all parts together hold no more values
+/// than the data. It never depends on the thread count, so a fit gives the same bits on any number of threads, and
+/// since the parts hold whole blocks, the blocks (and every per-row result, log p(x_i) and r_ik) are those of a
+/// single part.</para>
+/// <para>Threads: <see cref="ParallelParts"/> hands the parts to up to <see cref="ParallelParts.Threads"/> threads
+/// in any order, and the GEMMs inside a part then run on its thread. A part borrows its scratch buffers (the block
+/// products, the weighted deviations) from min(parts, processor count) sets, as no more parts run at once; only the
+/// partial statistics are kept per part. The GEMMs here scale by powers of two (alpha 1, -1/2 or -1, beta 0 or 1),
+/// for which a GEMM's result does not depend on how it splits a product over threads either (with other factors
+/// its whole and edge tiles round alpha AB + beta C differently).</para>
 /// </remarks>
 internal sealed unsafe class EmWorkspace : IParallelPart
 {
@@ -35,8 +47,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// <summary>Rows per block on the other passes.</summary>
     internal static int BlockRows = 256;
 
-    /// <summary>Below this many multiply-adds per pass the work stays on one thread.</summary>
-    private const long ParallelWork = 1L << 20;
+    /// <summary>Below this many multiply-adds per pass (about N K D, N K D^2 for full covariances) the rows stay in one part.</summary>
+    internal const long ParallelWork = 1L << 20;
+
+    /// <summary>Most parts the rows are split into (the most threads a pass can use).</summary>
+    internal const int MaxParts = 16;
 
     /// <summary>scikit-learn adds 10 machine epsilons to every N_k so an empty component divides by a tiny number, not zero.</summary>
     private const double EmptyGuard = 10 * 2.220446049250313e-16;
@@ -47,7 +62,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private const double MinExponent = -700;
 
     private readonly CovarianceType _type;
-    private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _split;
+    private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _blocks, _split;
     private readonly double* _x;
     private readonly double[] _resp;
     private readonly double[]? _logNorm;
@@ -56,15 +71,23 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private readonly double[] _rowNorms;
     private readonly double[] _nk, _stats;
     private readonly double[] _chol, _inverse, _scaledMeans;
-    private readonly PartState[] _state;
+    private readonly PartSums[] _sums;
+    private readonly Scratch[] _scratch;
+    private readonly int[] _scratchBusy;
     private Pass _pass;
     private double[] _means = [];
 
-    private sealed class PartState
+    /// <summary>One part's partial statistics, reduced in part order after each pass.</summary>
+    private sealed class PartSums
     {
-        public double[] Y = [], Z = [], L = [], Max = [], Sum = [], Tmp = [], W = [];
         public double[] Nk = [], Stats = [], Scatter = [], Residual = [];
         public double LogLikelihood;
+    }
+
+    /// <summary>Buffers a part overwrites block by block before reading them; any free set serves any part.</summary>
+    private sealed class Scratch
+    {
+        public double[] Y = [], Z = [], L = [], Max = [], Sum = [], Tmp = [], W = [];
     }
 
     /// <param name="x">The data, N x D row-major; must stay pinned while the workspace is used.</param>
@@ -92,9 +115,13 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         _sRows = type == CovarianceType.Full ? Math.Clamp(ScatterBudget / (_k * _d) / 8 * 8, 8, BlockRows) : BlockRows;
         // C^T is lower triangular: rows j < split of the stacked C_k^T only touch columns < split (see Prepare).
         _split = _d >= 16 ? _d / 2 : _d;
+        // The partition (see the remarks): whole E-step blocks per part, so the blocks are those of one part; a part
+        // has at least stats / D rows, so all parts' partial statistics together hold no more values than the data.
+        _blocks = (rows + _eRows - 1) / _eRows;
         long work = (long)rows * _k * _d * (type == CovarianceType.Full ? _d : 1);
-        int threads = ParallelParts.Threads;
-        _parts = threads > 1 && work >= ParallelWork ? Math.Max(1, Math.Min(threads, rows / 64)) : 1;
+        long stats = _k + (long)_k * _width + (type == CovarianceType.Full ? (long)_k * _d * _d + _k * _d : 0);
+        long minBlocks = Math.Max(1, (stats + (long)_d * _eRows - 1) / ((long)_d * _eRows));
+        _parts = work >= ParallelWork ? (int)Math.Clamp(_blocks / minBlocks, 1, MaxParts) : 1;
 
         _resp = new double[(long)_k * rows];
         if (scoring) _logNorm = new double[rows];
@@ -127,27 +154,34 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             _rowNorms[i] = TensorPrimitives.Dot(xi, xi);
         }
 
-        _state = new PartState[_parts];
+        _sums = new PartSums[_parts];
         for (int p = 0; p < _parts; p++)
         {
-            var s = new PartState
+            var s = new PartSums { Nk = new double[_k], Stats = new double[_k * _width] };
+            if (type == CovarianceType.Full && !scoring)
+            {
+                s.Scatter = new double[_k * _d * _d];
+                s.Residual = new double[_k * _d];
+            }
+            _sums[p] = s;
+        }
+
+        // No more parts run at once than there are threads, and a job never has more threads than processors.
+        _scratch = new Scratch[Math.Min(_parts, Math.Max(1, Environment.ProcessorCount))];
+        _scratchBusy = new int[_scratch.Length];
+        for (int t = 0; t < _scratch.Length; t++)
+        {
+            var s = new Scratch
             {
                 L = new double[_k * _eRows],
                 Max = new double[_eRows],
                 Sum = new double[_eRows],
                 Tmp = new double[_eRows],
-                Nk = new double[_k],
-                Stats = new double[_k * _width],
             };
             if (type == CovarianceType.Full)
             {
                 s.Y = new double[_k * _d * _eRows];
-                if (!scoring)
-                {
-                    s.W = new double[_sRows * _k * _d];
-                    s.Scatter = new double[_k * _d * _d];
-                    s.Residual = new double[_k * _d];
-                }
+                if (!scoring) s.W = new double[_sRows * _k * _d];
             }
             else if (type == CovarianceType.Tied)
             {
@@ -157,7 +191,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             {
                 s.Z = new double[_eRows * _d];
             }
-            _state[p] = s;
+            _scratch[t] = s;
         }
     }
 
@@ -172,7 +206,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// <summary>log p(x_i) of every row after <see cref="Score"/>.</summary>
     public ReadOnlySpan<double> LogNorm => _logNorm;
 
-    /// <summary>Number of parts the passes are split into (1: single-threaded).</summary>
+    /// <summary>Number of parts (chunks of rows) the passes are split into; a function of the data size only.</summary>
     public int Parts => _parts;
 
     /// <summary>
@@ -184,7 +218,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         Prepare(theta);
         Run(Pass.Expectation);
         double total = 0;
-        foreach (var s in _state) total += s.LogLikelihood;
+        foreach (var s in _sums) total += s.LogLikelihood;
         return total / _n;
     }
 
@@ -209,7 +243,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         int k = _k, d = _d, w = _width;
         Array.Clear(_nk);
         Array.Clear(_stats);
-        foreach (var s in _state)
+        foreach (var s in _sums)
         {
             TensorPrimitives.Add(_nk, s.Nk, _nk);
             TensorPrimitives.Add(_stats, s.Stats, _stats);
@@ -230,11 +264,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 _means = [];
                 // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles
                 // (ScatterBlock's layout), centring the second factor: S[j, l] - e_j mu_l.
-                double[] sum = _state[0].Scatter, residual = _state[0].Residual;
-                for (int p = 1; p < _state.Length; p++)
+                double[] sum = _sums[0].Scatter, residual = _sums[0].Residual;
+                for (int p = 1; p < _sums.Length; p++)
                 {
-                    TensorPrimitives.Add(sum, _state[p].Scatter, sum);
-                    TensorPrimitives.Add(residual, _state[p].Residual, residual);
+                    TensorPrimitives.Add(sum, _sums[p].Scatter, sum);
+                    TensorPrimitives.Add(residual, _sums[p].Residual, residual);
                 }
                 int h = _split, low = d - h;
                 for (int c = 0; c < k; c++)
@@ -417,36 +451,61 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         ParallelParts.Run(this, _parts);
     }
 
-    /// <summary>One part: a contiguous range of rows, processed block by block.</summary>
+    /// <summary>One part: a contiguous range of whole E-step blocks of rows, processed block by block.</summary>
     public void Execute(int part)
     {
-        PartState s = _state[part];
-        int start = (int)((long)_n * part / _parts), end = (int)((long)_n * (part + 1) / _parts);
-        if (_pass == Pass.Scatter)
+        PartSums s = _sums[part];
+        int start = (int)((long)_blocks * part / _parts) * _eRows;
+        int end = (int)Math.Min(_n, (long)_blocks * (part + 1) / _parts * _eRows);
+        int slot = ClaimScratch();
+        try
         {
-            Array.Clear(s.Scatter);
-            Array.Clear(s.Residual);
-            for (int r0 = start; r0 < end; r0 += _sRows) ScatterBlock(s, r0, Math.Min(_sRows, end - r0));
-            return;
+            Scratch t = _scratch[slot];
+            if (_pass == Pass.Scatter)
+            {
+                Array.Clear(s.Scatter);
+                Array.Clear(s.Residual);
+                for (int r0 = start; r0 < end; r0 += _sRows) ScatterBlock(s, t, r0, Math.Min(_sRows, end - r0));
+                return;
+            }
+            s.LogLikelihood = 0;
+            Array.Clear(s.Nk);
+            Array.Clear(s.Stats);
+            for (int r0 = start; r0 < end; r0 += _eRows) ProcessBlock(s, t, r0, Math.Min(_eRows, end - r0));
         }
-        s.LogLikelihood = 0;
-        Array.Clear(s.Nk);
-        Array.Clear(s.Stats);
-        for (int r0 = start; r0 < end; r0 += _eRows) ProcessBlock(s, r0, Math.Min(_eRows, end - r0));
+        finally
+        {
+            Volatile.Write(ref _scratchBusy[slot], 0);
+        }
     }
 
-    private void ProcessBlock(PartState s, int r0, int rows)
+    /// <summary>
+    /// A free scratch set for the calling part. There are as many sets as parts can run at once, so one is always
+    /// free; the wait is only a safeguard. Which set a part gets does not matter: it overwrites what it reads.
+    /// </summary>
+    private int ClaimScratch()
+    {
+        var wait = new SpinWait();
+        while (true)
+        {
+            for (int i = 0; i < _scratchBusy.Length; i++)
+                if (Interlocked.CompareExchange(ref _scratchBusy[i], 1, 0) == 0) return i;
+            wait.SpinOnce();
+        }
+    }
+
+    private void ProcessBlock(PartSums s, Scratch t, int r0, int rows)
     {
         int d = _d, w = _width, n = _n;
         var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
         // Diagonal covariances also need the squares x^2 of the block (one contiguous product).
-        Span<double> squares = _type == CovarianceType.Diagonal ? s.Z.AsSpan(0, rows * d) : default;
+        Span<double> squares = _type == CovarianceType.Diagonal ? t.Z.AsSpan(0, rows * d) : default;
         if (_type == CovarianceType.Diagonal) TensorPrimitives.Multiply(xb, xb, squares);
 
         if (_pass != Pass.Accumulate)
         {
-            WeightedLogDensities(s, r0, xb, squares, rows);
-            LogSumExpAndResponsibilities(s, r0, rows);
+            WeightedLogDensities(t, r0, xb, squares, rows);
+            LogSumExpAndResponsibilities(s, t, r0, rows);
         }
         if (_pass == Pass.Score) return;
 
@@ -471,7 +530,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// The products read X_b as their transposed B operand, which GEMM repacks in every call. Reading a transposed
     /// copy of the whole data set in place instead was slower here (rows of the copy are N apart in memory).
     /// </remarks>
-    private void WeightedLogDensities(PartState s, int r0, ReadOnlySpan<double> xb, ReadOnlySpan<double> squares, int rows)
+    private void WeightedLogDensities(Scratch s, int r0, ReadOnlySpan<double> xb, ReadOnlySpan<double> squares, int rows)
     {
         int k = _k, d = _d, ld = _eRows, w = _coef;
         Span<double> l = s.L;
@@ -523,10 +582,10 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// log p(x_i) = logsumexp_k L[k, i] and r_ik = exp(L[k, i] - max_k L) / sum_k exp(L[k, i] - max_k L), written
     /// into the K x N responsibilities; the block's sum of log p(x_i) goes to the part's total.
     /// </summary>
-    private void LogSumExpAndResponsibilities(PartState s, int r0, int rows)
+    private void LogSumExpAndResponsibilities(PartSums s, Scratch t, int r0, int rows)
     {
         int k = _k, ld = _eRows;
-        Span<double> l = s.L, max = s.Max.AsSpan(0, rows), sum = s.Sum.AsSpan(0, rows);
+        Span<double> l = t.L, max = t.Max.AsSpan(0, rows), sum = t.Sum.AsSpan(0, rows);
         l[..rows].CopyTo(max);
         for (int c = 1; c < k; c++) TensorPrimitives.Max(max, l.Slice(c * ld, rows), max);
         sum.Clear();
@@ -541,11 +600,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
             TensorPrimitives.Exp(lc, lc);
             TensorPrimitives.Add(sum, lc, sum);
         }
-        Span<double> logNorm = _logNorm is null ? s.Tmp.AsSpan(0, rows) : _logNorm.AsSpan(r0, rows);
+        Span<double> logNorm = _logNorm is null ? t.Tmp.AsSpan(0, rows) : _logNorm.AsSpan(r0, rows);
         TensorPrimitives.Log(sum, logNorm);
         TensorPrimitives.Add(logNorm, max, logNorm);
         double blockSum = TensorPrimitives.Sum(logNorm);
-        if (!double.IsFinite(blockSum)) HandleNonFinite(s, r0, rows, logNorm);
+        if (!double.IsFinite(blockSum)) HandleNonFinite(t, r0, rows, logNorm);
         s.LogLikelihood += blockSum;
         for (int c = 0; c < k; c++) TensorPrimitives.Divide(l.Slice(c * ld, rows), sum, _resp.AsSpan(c * _n + r0, rows));
     }
@@ -554,7 +613,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// A row whose log-density is -inf (or NaN) under every component: when fitting, an error naming it; when
     /// scoring, log p(x) = -inf and uniform responsibilities for that row.
     /// </summary>
-    private void HandleNonFinite(PartState s, int r0, int rows, Span<double> logNorm)
+    private void HandleNonFinite(Scratch s, int r0, int rows, Span<double> logNorm)
     {
         int bad = 0;
         while (bad < rows && double.IsFinite(logNorm[bad])) bad++;
@@ -584,11 +643,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// of the work. Layout of a part's scatter: K h x h ("top" rows), then K (D - h) x D ("bottom" rows); residuals
     /// in the order of W's columns.
     /// </summary>
-    private void ScatterBlock(PartState s, int r0, int rows)
+    private void ScatterBlock(PartSums s, Scratch t, int r0, int rows)
     {
         int d = _d, k = _k, kd = k * d, h = _split, low = d - h;
         var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
-        Span<double> w = s.W.AsSpan(0, rows * kd);
+        Span<double> w = t.W.AsSpan(0, rows * kd);
         for (int c = 0; c < k; c++)
         {
             ReadOnlySpan<double> r = _resp.AsSpan(c * _n + r0, rows), mu = _means.AsSpan(c * d, d);
