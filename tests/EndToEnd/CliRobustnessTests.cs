@@ -351,6 +351,21 @@ public class CliRobustnessTests
         finally { File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
     }
 
+    [TestCase("full")]
+    [TestCase("tied")]
+    public void GmmFitGivesTheSameBitsOnOneAndTwoThreads(string covariance)
+    {
+        string[] fit = ["gmm", "fit", "--synthetic", "--train-limit", "3000", "--test-limit", "100", "--components", "6", "--pca", "20", "--covariance", covariance, "--quiet"];
+        var (c1, e1) = Run([.. fit, "--threads", "1", "--out", Out("one")]);
+        Assert.That(c1, Is.EqualTo(0), e1);
+        if (Environment.ProcessorCount < 2) Assert.Ignore("One processor: --threads 2 is rejected here.");
+        var (c2, e2) = Run([.. fit, "--threads", "2", "--out", Out("two")]);
+        Assert.That(c2, Is.EqualTo(0), e2);
+        string Iterations(string run) => JsonNode.Parse(File.ReadAllText(Path.Combine(Out(run), "metrics.json")))!["iterations"]!.ToJsonString();
+        Assert.That(Iterations("two"), Is.EqualTo(Iterations("one")), "every EM iteration's log-likelihood, to the last digit");
+        Assert.That(File.ReadAllBytes(Path.Combine(Out("two"), "gmm.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(Out("one"), "gmm.safetensors"))));
+    }
+
     [Test]
     public void AnUnavailableGpuIsNamedOnce()
     {
