@@ -5,13 +5,6 @@ using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>An elementwise rule of two arguments, at both vector widths.</summary>
-internal interface IVecOp2<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
-    Vector256<T> Invoke(Vector256<T> a, Vector256<T> b);
-}
-
 /// <summary>An elementwise rule of three arguments, at both vector widths.</summary>
 internal interface IVecOp3<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -67,8 +60,9 @@ internal static class FusedLoops
     private const int BceBlock = 8;
 
     /// <summary>
-    /// outRows[r] = sum_c [|l| w + ln(1 + e^-|l|)] (BCE with logits, w = t or 1 - t by the sign of l; see BceTermOp) with
-    /// the logarithm taken once per lane per block of <see cref="BceBlock"/> vectors instead of once per element:
+    /// outRows[r] = sum_c [|l| w + ln(1 + e^-|l|)] (BCE with logits, w = t or 1 - t by the sign of l; see
+    /// <see cref="Reference.ReferenceFused.BceTerm{T}"/>) with the logarithm taken once per lane per block of
+    /// <see cref="BceBlock"/> vectors instead of once per element:
     /// sum ln(1 + y_c) = ln(1 + D) with D = prod(1 + y_c) - 1, accumulated as D &lt;- D + y + D y. Every term of that
     /// update is small when the y are small, so D keeps the relative accuracy of the y themselves (two roundings per
     /// step: a block's log is within about 2 * BceBlock ulps of its exact value, however tiny), and ln(1 + D) is
