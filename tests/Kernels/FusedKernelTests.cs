@@ -445,8 +445,21 @@ public class FusedKernelTests
         Assert.That(ex!.ParamName, Is.EqualTo("outRows"));
         ex = Assert.Throws<ArgumentException>(() => Fused.AdamUpdate(buf.AsSpan(0, 4), new float[4], buf.AsSpan(4, 4), buf.AsSpan(2, 4), 1f, 0.9f, 0.999f, 1e-8f, 0f, true, 1));
         Assert.That(ex!.ParamName, Is.EqualTo("param"));
-        // Empty shapes are fine.
-        Assert.DoesNotThrow(() => Fused.BceWithLogitsRowSum(Array.Empty<float>(), Array.Empty<float>(), new float[3], 3, 0));
+    }
+
+    [Test]
+    public void RowLosses_OfRowsWithNoColumns_AreZero([Values] Path path)
+    {
+        // Every row sum is written, as the empty sum 0 (the outputs start as NaN), on every path as in the twin.
+        using var _ = Force(path);
+        foreach (Loss loss in Enum.GetValues<Loss>())
+        {
+            var e = new[] { float.NaN, float.NaN, float.NaN }; var o = (float[])e.Clone();
+            ComputeRows(loss, Array.Empty<float>(), Array.Empty<float>(), Array.Empty<float>(), e, 3, 0, reference: true);
+            ComputeRows(loss, Array.Empty<float>(), Array.Empty<float>(), Array.Empty<float>(), o, 3, 0, reference: false);
+            Assert.That(o, Is.EqualTo(new float[3]), $"{loss} {path}");
+            Assert.That(e, Is.EqualTo(new float[3]), $"{loss} reference");
+        }
     }
 
     // ------------------------------------------------------------------ the vector exp/log underneath
