@@ -21,7 +21,7 @@ public sealed partial class Tensor
     internal OpKind Op;
     internal Tensor? In0, In1, In2;
     internal Tensor[]? InMany;
-    internal int I0, I1, I2;
+    internal int I0, I1;
     internal double P0, P1;
     internal int[]? Indices;
     internal bool RetainsGradFlag;
@@ -162,7 +162,7 @@ public sealed partial class Tensor
         In0 = In1 = In2 = null;
         InMany = null;
         Indices = null;
-        I0 = I1 = I2 = 0;
+        I0 = I1 = 0;
         P0 = P1 = 0;
         RetainsGradFlag = RequiresGradFlag = false;
         VisitStamp = 0;

@@ -5,21 +5,6 @@ using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>An elementwise rule of one argument, at both vector widths (the scalar semantics live in
-/// <c>ReferenceFused</c>, which is also the scalar fallback of every fused kernel).</summary>
-internal interface IVecOp1<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    Vector512<T> Invoke(Vector512<T> a);
-    Vector256<T> Invoke(Vector256<T> a);
-}
-
-/// <summary>An elementwise rule of two arguments, at both vector widths.</summary>
-internal interface IVecOp2<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
-    Vector256<T> Invoke(Vector256<T> a, Vector256<T> b);
-}
-
 /// <summary>An elementwise rule of three arguments, at both vector widths.</summary>
 internal interface IVecOp3<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -32,11 +17,10 @@ internal interface IVecOp3<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// and inlines it: one machine-code loop per kernel and type, as if hand-written).
 /// </summary>
 /// <remarks>
-/// Tails: the last partial vector of a row is copied into a zero-padded vector register, computed with the same
-/// vector code, and only its valid lanes are copied back. So every element is computed by exactly the same
-/// instructions wherever it sits in the row (results do not depend on the shape), nothing outside the spans is
-/// read or written, and in-place use (output == input) stays correct because each chunk is loaded before it is
-/// stored. Row sums mask the padded lanes out.
+/// Tails: the last partial vector of a row is copied into a zero-padded vector register and computed with the
+/// same vector code, and the padded lanes are masked out of the row sum. So every term is computed by exactly the
+/// same instructions wherever it sits in the row, and nothing outside the spans is read. The partial loads and
+/// stores (<see cref="Load512{T}"/> and its kin) also serve the Adam step's tails.
 /// </remarks>
 internal static class FusedLoops
 {
@@ -72,158 +56,13 @@ internal static class FusedLoops
     private static Vector256<T> Valid256<T>(int count) where T : unmanaged, IFloatingPointIeee754<T>
         => Vector256.LessThan(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(count)));
 
-    /// <summary>y[r, c] = op(x[r, c], w[c]) over a row-major [rows, cols] matrix; y may be x.</summary>
-    public static void MapRowsBroadcast<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, int rows, int cols, TOp op, FusedSimd.Level level)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp2<T>
-    {
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T wr = ref MemoryMarshal.GetReference(w);
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        if (level == FusedSimd.Level.V512)
-        {
-            int width = Vector512<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                ref T xrow = ref Unsafe.Add(ref xr, (nint)r * cols);
-                ref T yrow = ref Unsafe.Add(ref yr, (nint)r * cols);
-                int c = 0;
-                for (; c <= cols - width; c += width)
-                    op.Invoke(Vector512.LoadUnsafe(ref xrow, (nuint)c), Vector512.LoadUnsafe(ref wr, (nuint)c)).StoreUnsafe(ref yrow, (nuint)c);
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var v = op.Invoke(Load512(ref Unsafe.Add(ref xrow, c), rem), Load512(ref Unsafe.Add(ref wr, c), rem));
-                    Store512(v, ref Unsafe.Add(ref yrow, c), rem);
-                }
-            }
-        }
-        else
-        {
-            int width = Vector256<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                ref T xrow = ref Unsafe.Add(ref xr, (nint)r * cols);
-                ref T yrow = ref Unsafe.Add(ref yr, (nint)r * cols);
-                int c = 0;
-                for (; c <= cols - width; c += width)
-                    op.Invoke(Vector256.LoadUnsafe(ref xrow, (nuint)c), Vector256.LoadUnsafe(ref wr, (nuint)c)).StoreUnsafe(ref yrow, (nuint)c);
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var v = op.Invoke(Load256(ref Unsafe.Add(ref xrow, c), rem), Load256(ref Unsafe.Add(ref wr, c), rem));
-                    Store256(v, ref Unsafe.Add(ref yrow, c), rem);
-                }
-            }
-        }
-    }
-
-    /// <summary>dst[i] = op(a[i], b[i], c[i]) over equal-length spans; dst may be any of the inputs.</summary>
-    public static void Map3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> dst, TOp op, FusedSimd.Level level)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp3<T>
-    {
-        ref T ar = ref MemoryMarshal.GetReference(a);
-        ref T br = ref MemoryMarshal.GetReference(b);
-        ref T cr = ref MemoryMarshal.GetReference(c);
-        ref T dr = ref MemoryMarshal.GetReference(dst);
-        int n = dst.Length, i = 0;
-        if (level == FusedSimd.Level.V512)
-        {
-            int width = Vector512<T>.Count;
-            for (; i <= n - width; i += width)
-                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
-            if (i < n)
-            {
-                int rem = n - i;
-                var v = op.Invoke(Load512(ref Unsafe.Add(ref ar, i), rem), Load512(ref Unsafe.Add(ref br, i), rem), Load512(ref Unsafe.Add(ref cr, i), rem));
-                Store512(v, ref Unsafe.Add(ref dr, i), rem);
-            }
-        }
-        else
-        {
-            int width = Vector256<T>.Count;
-            for (; i <= n - width; i += width)
-                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
-            if (i < n)
-            {
-                int rem = n - i;
-                var v = op.Invoke(Load256(ref Unsafe.Add(ref ar, i), rem), Load256(ref Unsafe.Add(ref br, i), rem), Load256(ref Unsafe.Add(ref cr, i), rem));
-                Store256(v, ref Unsafe.Add(ref dr, i), rem);
-            }
-        }
-    }
-
-    /// <summary>
-    /// dPre[r, c] = dy[r, c] * op(y[r, c]); dBias[c] += dPre[r, c], rows in order (the same order as the scalar
-    /// reference, so dBias matches it bit for bit whenever dPre does). dPre may be y or dy.
-    /// </summary>
-    public static void BiasGradRows<T, TOp>(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dPre, Span<T> dBias, int rows, int cols, TOp op, FusedSimd.Level level)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp1<T>
-    {
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        ref T gr = ref MemoryMarshal.GetReference(dy);
-        ref T pr = ref MemoryMarshal.GetReference(dPre);
-        ref T br = ref MemoryMarshal.GetReference(dBias);
-        if (level == FusedSimd.Level.V512)
-        {
-            int width = Vector512<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                nint o = (nint)r * cols;
-                ref T yrow = ref Unsafe.Add(ref yr, o);
-                ref T grow = ref Unsafe.Add(ref gr, o);
-                ref T prow = ref Unsafe.Add(ref pr, o);
-                int c = 0;
-                for (; c <= cols - width; c += width)
-                {
-                    var d = Vector512.LoadUnsafe(ref grow, (nuint)c) * op.Invoke(Vector512.LoadUnsafe(ref yrow, (nuint)c));
-                    d.StoreUnsafe(ref prow, (nuint)c);
-                    (Vector512.LoadUnsafe(ref br, (nuint)c) + d).StoreUnsafe(ref br, (nuint)c);
-                }
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var d = Load512(ref Unsafe.Add(ref grow, c), rem) * op.Invoke(Load512(ref Unsafe.Add(ref yrow, c), rem));
-                    Store512(d, ref Unsafe.Add(ref prow, c), rem);
-                    Store512(Load512(ref Unsafe.Add(ref br, c), rem) + d, ref Unsafe.Add(ref br, c), rem);
-                }
-            }
-        }
-        else
-        {
-            int width = Vector256<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                nint o = (nint)r * cols;
-                ref T yrow = ref Unsafe.Add(ref yr, o);
-                ref T grow = ref Unsafe.Add(ref gr, o);
-                ref T prow = ref Unsafe.Add(ref pr, o);
-                int c = 0;
-                for (; c <= cols - width; c += width)
-                {
-                    var d = Vector256.LoadUnsafe(ref grow, (nuint)c) * op.Invoke(Vector256.LoadUnsafe(ref yrow, (nuint)c));
-                    d.StoreUnsafe(ref prow, (nuint)c);
-                    (Vector256.LoadUnsafe(ref br, (nuint)c) + d).StoreUnsafe(ref br, (nuint)c);
-                }
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var d = Load256(ref Unsafe.Add(ref grow, c), rem) * op.Invoke(Load256(ref Unsafe.Add(ref yrow, c), rem));
-                    Store256(d, ref Unsafe.Add(ref prow, c), rem);
-                    Store256(Load256(ref Unsafe.Add(ref br, c), rem) + d, ref Unsafe.Add(ref br, c), rem);
-                }
-            }
-        }
-    }
-
-    /// <summary>outRows[r] = scale * sum_c op(a[r, c], b[r, c]). Two accumulators per row (the adds are otherwise
-    /// a latency chain); the lanes are reduced at the end of the row, so the summation order differs from the
-    /// scalar reference's left-to-right one by the usual O(cols eps) rounding.</summary>
     /// <summary>Vectors per block of <see cref="BceRows{T}"/>: one log per lane per block.</summary>
     private const int BceBlock = 8;
 
     /// <summary>
-    /// outRows[r] = sum_c [|l| w + ln(1 + e^-|l|)] (BCE with logits, w = t or 1 - t by the sign of l; see BceTermOp) with
-    /// the logarithm taken once per lane per block of <see cref="BceBlock"/> vectors instead of once per element:
+    /// outRows[r] = sum_c [|l| w + ln(1 + e^-|l|)] (BCE with logits, w = t or 1 - t by the sign of l; see
+    /// <see cref="Reference.ReferenceFused.BceTerm{T}"/>) with the logarithm taken once per lane per block of
+    /// <see cref="BceBlock"/> vectors instead of once per element:
     /// sum ln(1 + y_c) = ln(1 + D) with D = prod(1 + y_c) - 1, accumulated as D &lt;- D + y + D y. Every term of that
     /// update is small when the y are small, so D keeps the relative accuracy of the y themselves (two roundings per
     /// step: a block's log is within about 2 * BceBlock ulps of its exact value, however tiny), and ln(1 + D) is
@@ -337,72 +176,9 @@ internal static class FusedLoops
         d = GemmMath.Fma(d, y, d + y);
     }
 
-    public static void SumRows2<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> outRows, int rows, int cols, T scale, TOp op, FusedSimd.Level level)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp2<T>
-    {
-        ref T ar = ref MemoryMarshal.GetReference(a);
-        ref T br = ref MemoryMarshal.GetReference(b);
-        if (level == FusedSimd.Level.V512)
-        {
-            int width = Vector512<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                nint o = (nint)r * cols;
-                ref T arow = ref Unsafe.Add(ref ar, o);
-                ref T brow = ref Unsafe.Add(ref br, o);
-                Vector512<T> acc0 = Vector512<T>.Zero, acc1 = Vector512<T>.Zero;
-                int c = 0;
-                for (; c <= cols - 2 * width; c += 2 * width)
-                {
-                    acc0 += op.Invoke(Vector512.LoadUnsafe(ref arow, (nuint)c), Vector512.LoadUnsafe(ref brow, (nuint)c));
-                    acc1 += op.Invoke(Vector512.LoadUnsafe(ref arow, (nuint)(c + width)), Vector512.LoadUnsafe(ref brow, (nuint)(c + width)));
-                }
-                if (c <= cols - width)
-                {
-                    acc0 += op.Invoke(Vector512.LoadUnsafe(ref arow, (nuint)c), Vector512.LoadUnsafe(ref brow, (nuint)c));
-                    c += width;
-                }
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var t = op.Invoke(Load512(ref Unsafe.Add(ref arow, c), rem), Load512(ref Unsafe.Add(ref brow, c), rem));
-                    acc1 += Vector512.ConditionalSelect(Valid512<T>(rem), t, Vector512<T>.Zero);
-                }
-                outRows[r] = scale * Vector512.Sum(acc0 + acc1);
-            }
-        }
-        else
-        {
-            int width = Vector256<T>.Count;
-            for (int r = 0; r < rows; r++)
-            {
-                nint o = (nint)r * cols;
-                ref T arow = ref Unsafe.Add(ref ar, o);
-                ref T brow = ref Unsafe.Add(ref br, o);
-                Vector256<T> acc0 = Vector256<T>.Zero, acc1 = Vector256<T>.Zero;
-                int c = 0;
-                for (; c <= cols - 2 * width; c += 2 * width)
-                {
-                    acc0 += op.Invoke(Vector256.LoadUnsafe(ref arow, (nuint)c), Vector256.LoadUnsafe(ref brow, (nuint)c));
-                    acc1 += op.Invoke(Vector256.LoadUnsafe(ref arow, (nuint)(c + width)), Vector256.LoadUnsafe(ref brow, (nuint)(c + width)));
-                }
-                if (c <= cols - width)
-                {
-                    acc0 += op.Invoke(Vector256.LoadUnsafe(ref arow, (nuint)c), Vector256.LoadUnsafe(ref brow, (nuint)c));
-                    c += width;
-                }
-                if (c < cols)
-                {
-                    int rem = cols - c;
-                    var t = op.Invoke(Load256(ref Unsafe.Add(ref arow, c), rem), Load256(ref Unsafe.Add(ref brow, c), rem));
-                    acc1 += Vector256.ConditionalSelect(Valid256<T>(rem), t, Vector256<T>.Zero);
-                }
-                outRows[r] = scale * Vector256.Sum(acc0 + acc1);
-            }
-        }
-    }
-
-    /// <summary>outRows[r] = scale * sum_c op(a[r, c], b[r, c], c[r, c]); as <see cref="SumRows2"/>.</summary>
+    /// <summary>outRows[r] = scale * sum_c op(a[r, c], b[r, c], c[r, c]). Two accumulators per row (the adds are
+    /// otherwise a latency chain); the lanes are reduced at the end of the row, so the summation order differs from
+    /// the scalar reference's left-to-right one by the usual O(cols eps) rounding.</summary>
     public static void SumRows3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c3, Span<T> outRows, int rows, int cols, T scale, TOp op, FusedSimd.Level level)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp3<T>
     {

@@ -127,12 +127,4 @@ public static class Unary
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op.");
         }
     }
-
-    /// <summary>A numerically stable logistic sigmoid of one value.</summary>
-    public static T Sigmoid<T>(T x) where T : IFloatingPointIeee754<T>
-    {
-        if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
-        T e = T.Exp(x);
-        return e / (T.One + e);
-    }
 }

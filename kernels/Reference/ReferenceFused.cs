@@ -8,49 +8,13 @@ namespace Engine.Kernels.Reference;
 /// kernel, the formula written once in the most direct stable form. They define the semantics (including NaN and
 /// infinity handling) that the vectorised kernels must reproduce, serve as the test oracle, and are the fused
 /// kernels' fallback on hardware without AVX2. Transcendental functions are the runtime's scalar ones
-/// (T.Exp, T.Log, T.Tanh); ln(1 + y) and e^x - 1 use Goldberg's and Kahan's tricks because
-/// <c>T.LogP1</c>/<c>T.ExpM1</c> are computed as Log(x + 1) and Exp(x) - 1 and lose all relative accuracy near 0.
+/// (T.Exp, T.Log); ln(1 + y) uses Goldberg's trick because <c>T.LogP1</c> is computed as Log(x + 1) and loses all
+/// relative accuracy near 0.
 /// </summary>
 public static class ReferenceFused
 {
     /// <summary>ln(2 pi), rounded to double.</summary>
     public const double Log2Pi = 1.8378770664093453;
-
-    /// <summary>act(v) for one element; the rules of <see cref="Fused.Activation"/>.</summary>
-    public static T Activate<T>(T v, Fused.Activation act, T slope) where T : IFloatingPointIeee754<T>
-    {
-        switch (act)
-        {
-            case Fused.Activation.Identity: return v;
-            case Fused.Activation.Relu: return v < T.Zero ? T.Zero : v;
-            case Fused.Activation.LeakyRelu: return v < T.Zero ? v * slope : v;
-            case Fused.Activation.Sigmoid:
-            {
-                // e = e^-|v| is in (0, 1]: no overflow, and e / (1 + e) keeps full relative accuracy for v << 0.
-                T e = T.Exp(-T.Abs(v));
-                T r = T.One / (T.One + e);
-                return v >= T.Zero ? r : e * r;
-            }
-            case Fused.Activation.Tanh: return T.Tanh(v);
-            case Fused.Activation.Softplus: return (v > T.Zero ? v : T.Zero) + Log1p(T.Exp(-T.Abs(v)));
-            default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
-        }
-    }
-
-    /// <summary>act'(pre) written through the forward output y = act(pre).</summary>
-    public static T ActivationDerivative<T>(T y, Fused.Activation act, T slope) where T : IFloatingPointIeee754<T>
-    {
-        switch (act)
-        {
-            case Fused.Activation.Identity: return T.One;
-            case Fused.Activation.Relu: return y > T.Zero ? T.One : T.Zero;
-            case Fused.Activation.LeakyRelu: return y > T.Zero ? T.One : slope;
-            case Fused.Activation.Sigmoid: return y * (T.One - y);
-            case Fused.Activation.Tanh: return (T.One - y) * (T.One + y);
-            case Fused.Activation.Softplus: return -Expm1(-y);
-            default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
-        }
-    }
 
     /// <summary>ln(1 + y) for y &gt;= 0, accurate for tiny y (Goldberg 1991, Theorem 4): u = 1 + y rounds, but
     /// ln(u) / (u - 1) is flat enough that the rounding cancels.</summary>
@@ -61,17 +25,6 @@ public static class ReferenceFused
         return d == T.Zero ? y : T.Log(u) * (y / d);
     }
 
-    /// <summary>e^x - 1, accurate near 0 (Kahan's companion trick): (u - 1) x / ln u with u = e^x.</summary>
-    public static T Expm1<T>(T x) where T : IFloatingPointIeee754<T>
-    {
-        T u = T.Exp(x);
-        if (u == T.One) return x;
-        T um1 = u - T.One;
-        if (um1 == -T.One) return -T.One;
-        if (T.IsPositiveInfinity(u)) return u;
-        return um1 * (x / T.Log(u));
-    }
-
     /// <summary>The BCE-with-logits term of one element: max(l, 0) - l t + ln(1 + e^-|l|), with the linear part
     /// written |l| * (l &gt; 0 ? 1 - t : t) and taken as 0 when that weight is 0 (its limit when |l| = Inf).</summary>
     public static T BceTerm<T>(T l, T t) where T : IFloatingPointIeee754<T>
@@ -80,44 +33,6 @@ public static class ReferenceFused
         T w = l > T.Zero ? T.One - t : t;
         T lin = w == T.Zero ? T.Zero : a * w;
         return lin + Log1p(T.Exp(-a));
-    }
-
-    /// <summary>y[r, c] = act(x[r, c] + bias[c]).</summary>
-    public static void BiasActivation<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> bias, Span<T> y, int rows, int cols, Fused.Activation act, T slope)
-        where T : IFloatingPointIeee754<T>
-    {
-        FusedChecks.BiasActivation(x, bias, y, rows, cols, act);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-            {
-                int i = r * cols + c;
-                y[i] = Activate(x[i] + bias[c], act, slope);
-            }
-    }
-
-    /// <summary>dPre = dy * act'(y); dBias[c] += dPre[r, c] for r = 0, 1, ... in order.</summary>
-    public static void BiasActivationBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dPre, Span<T> dBias, int rows, int cols, Fused.Activation act, T slope)
-        where T : IFloatingPointIeee754<T>
-    {
-        FusedChecks.BiasActivationBackward(y, dy, dPre, dBias, rows, cols, act, slope);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-            {
-                int i = r * cols + c;
-                T d = dy[i] * ActivationDerivative(y[i], act, slope);
-                dPre[i] = d;
-                dBias[c] += d;
-            }
-    }
-
-    /// <summary>z = mu + e^(logvar * 1/2) * eps.</summary>
-    public static void Reparameterize<T>(ReadOnlySpan<T> mu, ReadOnlySpan<T> logvar, ReadOnlySpan<T> eps, Span<T> z)
-        where T : IFloatingPointIeee754<T>
-    {
-        FusedChecks.Reparameterize(mu, logvar, eps, z);
-        T half = T.CreateTruncating(0.5);
-        for (int i = 0; i < z.Length; i++)
-            z[i] = mu[i] + T.Exp(logvar[i] * half) * eps[i];
     }
 
     /// <summary>outRows[r] = sum_c BceTerm(l[r, c], t[r, c]), summed left to right.</summary>
@@ -150,24 +65,6 @@ public static class ReferenceFused
                 s += (log2Pi + logvar[i]) + d * d * T.Exp(-logvar[i]);
             }
             outRows[r] = minusHalf * s;
-        }
-    }
-
-    /// <summary>outRows[r] = 1/2 sum_c [e^logvar + mu^2 - 1 - logvar], each term evaluated left to right.</summary>
-    public static void KlStandardNormalRows<T>(ReadOnlySpan<T> mu, ReadOnlySpan<T> logvar, Span<T> outRows, int rows, int cols)
-        where T : IFloatingPointIeee754<T>
-    {
-        FusedChecks.RowLoss(outRows, rows, cols, mu, nameof(mu), logvar, nameof(logvar));
-        T half = T.CreateTruncating(0.5);
-        for (int r = 0; r < rows; r++)
-        {
-            T s = T.Zero;
-            for (int c = 0; c < cols; c++)
-            {
-                int i = r * cols + c;
-                s += T.Exp(logvar[i]) + mu[i] * mu[i] - T.One - logvar[i];
-            }
-            outRows[r] = half * s;
         }
     }
 

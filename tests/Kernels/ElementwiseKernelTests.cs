@@ -269,6 +269,64 @@ public class ElementwiseKernelTests
     }
 
     [Test]
+    public void Unary_SigmoidTanhSoftplus_KnownValues([Values] SimdPath path)
+    {
+        float inf = float.PositiveInfinity;
+        float[] x = { 0f, 1f, -1f, 30f, -30f, -100f, 1e-30f, inf, -inf };
+        var y = new float[x.Length];
+        using var _ = KernelCheck.Force(path);
+        Unary.Forward<float>(UnaryOp.Sigmoid, x, y, 0, 0);
+        Assert.That(y[0], Is.EqualTo(0.5f), $"sigmoid(0) is exactly 1/2 {path}");
+        Assert.That(y[1], Is.EqualTo(0.7310586f).Within(1e-7f));
+        Assert.That(y[4], Is.EqualTo(9.357623e-14f).Within(1e-19f), "sigmoid(-30) keeps its relative accuracy");
+        Assert.That(y[5], Is.EqualTo((float)(1 / (1 + Math.Exp(100)))).Within(1e-49f));
+        Assert.That(y[7], Is.EqualTo(1f)); Assert.That(y[8], Is.EqualTo(0f));
+        Unary.Forward<float>(UnaryOp.Tanh, x, y, 0, 0);
+        Assert.That(y[0], Is.EqualTo(0f)); Assert.That(y[6], Is.EqualTo(1e-30f), $"tanh(tiny) = tiny {path}");
+        Assert.That(y[3], Is.EqualTo(1f)); Assert.That(y[7], Is.EqualTo(1f)); Assert.That(y[8], Is.EqualTo(-1f));
+        Unary.Forward<float>(UnaryOp.Softplus, x, y, 0, 0);
+        Assert.That(y[0], Is.EqualTo(MathF.Log(2f)).Within(1e-7f));
+        Assert.That(y[5], Is.EqualTo((float)Math.Exp(-100)).Within(1e-49f), $"softplus(-100) = e^-100, not 0 {path}");
+        Assert.That(y[3], Is.EqualTo(30f)); Assert.That(y[7], Is.EqualTo(inf)); Assert.That(y[8], Is.EqualTo(0f));
+    }
+
+    [Test]
+    public void Unary_GivesIdenticalBits_OnBothVectorWidths([Values] UnaryOp op)
+    {
+        if (FusedSimd.Hardware < FusedSimd.Level.V512) Assert.Ignore("needs AVX-512 to compare with the AVX2 path");
+        UnaryWidths<float>(op);
+        UnaryWidths<double>(op);
+    }
+
+    private static void UnaryWidths<T>(UnaryOp op) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(8 + (int)op);
+        int n = 4 * 70;
+        foreach (var (p0d, p1d) in Params(op))
+        {
+            T p0 = T.CreateTruncating(p0d), p1 = T.CreateTruncating(p1d);
+            var x = KernelCheck.Random<T>(rng, n, positive: Positive(op));
+            var y = new T[n];
+            ReferenceElementwise.UnaryForward<T>(op, x, y, p0, p1);
+            var dy = KernelCheck.Random<T>(rng, n);
+            T[] y512 = new T[n], y256 = new T[n], d512 = new T[n], d256 = new T[n];
+            using (KernelCheck.Force(SimdPath.V512))
+            {
+                Unary.Forward<T>(op, x, y512, p0, p1);
+                Unary.BackwardAccumulate<T>(op, x, y, dy, d512, p0, p1);
+            }
+            using (KernelCheck.Force(SimdPath.V256))
+            {
+                Unary.Forward<T>(op, x, y256, p0, p1);
+                Unary.BackwardAccumulate<T>(op, x, y, dy, d256, p0, p1);
+            }
+            string ctx = $"{op}({p0d}, {p1d}) {typeof(T).Name}";
+            KernelCheck.Exact<T>(y512, y256, ctx);
+            KernelCheck.Exact<T>(d512, d256, ctx + " backward");
+        }
+    }
+
+    [Test]
     public void Unary_RejectsMismatchedLengths()
     {
         Assert.Throws<ArgumentException>(() => Unary.Forward<float>(UnaryOp.Exp, new float[3], new float[2], 0, 0));

@@ -106,12 +106,21 @@ public class GemmTests
     }
 
     [Test]
-    public void EmptyOutput_IsANoOp_AndAcceptsEmptySpans()
+    public void EmptyOutput_WritesNothing_AndAcceptsEmptyInputs()
     {
-        Gemm.Compute(false, false, 0, 5, 3, 1f, ReadOnlySpan<float>.Empty, 3, new float[15], 5, 0f, Span<float>.Empty, 5);
-        Gemm.Compute(false, false, 4, 0, 3, 1.0, new double[12], 3, ReadOnlySpan<double>.Empty, 1, 0.0, Span<double>.Empty, 1);
+        // m = 0, n = 0 or both, with the operands that have no elements passed as empty spans: C is left as it was,
+        // even with beta = 0 (which clears C otherwise) and a C buffer longer than the empty matrix needs.
+        const float sentinel = 7.25f;
+        float[] cf = Enumerable.Repeat(sentinel, 15).ToArray();
+        Gemm.Compute(false, false, 0, 5, 3, 1f, ReadOnlySpan<float>.Empty, 3, new float[15], 5, 0f, cf, 5);
+        Assert.That(cf, Is.All.EqualTo(sentinel), "m = 0");
+        double[] cd = Enumerable.Repeat((double)sentinel, 4).ToArray();
+        Gemm.Compute(false, false, 4, 0, 3, 1.0, new double[12], 3, ReadOnlySpan<double>.Empty, 1, 0.0, cd, 1);
+        Assert.That(cd, Is.All.EqualTo((double)sentinel), "n = 0");
+        Gemm.Compute(true, true, 0, 0, 0, 1f, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 1, 0f, cf, 1);
+        Assert.That(cf, Is.All.EqualTo(sentinel), "m = n = k = 0");
+        // An empty C is accepted too (the call throws where it is not).
         Gemm.Compute(true, true, 0, 0, 0, 1f, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 1, 0f, Span<float>.Empty, 1);
-        Assert.Pass();
     }
 
     [Test]
