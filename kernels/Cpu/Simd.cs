@@ -330,7 +330,7 @@ internal static class Simd
     }
 }
 
-// ---------------------------------------------------------------- forward rules of Unary (scalar twins in ReferenceElementwise)
+// ---------------------------------------------------------------- forward rules of Unary (scalar twins in Rules/UnaryRules.cs)
 
 /// <summary>NaN ? x : x &gt; 0 ? x : +0.</summary>
 internal readonly struct ReluOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>

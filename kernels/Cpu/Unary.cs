@@ -4,7 +4,8 @@ using Engine.Kernels.Reference;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>The elementwise functions of one argument (with up to two scalar parameters).</summary>
+/// <summary>The elementwise functions of one argument (with up to two scalar parameters); the value and backward
+/// rule of each, and the kernels that run it, are in <see cref="Rules.UnaryRules"/>.</summary>
 public enum UnaryOp
 {
     Neg, Exp, Log, Log1p, Sqrt, Square, Abs,
@@ -23,9 +24,9 @@ public enum UnaryOp
 /// Elementwise unary kernels on contiguous spans: y = f(x) and its backward dx += dy * f'(x).
 /// </summary>
 /// <remarks>
-/// The semantics (formulas, NaN and infinity handling) are those of the scalar twins
-/// <see cref="ReferenceElementwise.UnaryForward{T}"/> and <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>,
-/// which also run on hardware without AVX2. Single-instruction rules and those TensorPrimitives does fastest run
+/// The semantics (formulas, NaN and infinity handling) are the rule table <see cref="Rules.UnaryRules"/>, which the
+/// scalar twins <see cref="ReferenceElementwise.UnaryForward{T}"/> and <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>
+/// evaluate per element; they also run on hardware without AVX2. Single-instruction rules and those TensorPrimitives does fastest run
 /// through TensorPrimitives (neg, log, sqrt, square, abs, pow, scale, add); exp, sigmoid, tanh, softplus,
 /// log-sigmoid, log1p, relu, leaky relu, clamp and every backward rule are hand-written Vector512/Vector256 loops
 /// (<see cref="Simd"/>) on <see cref="FusedMath"/>'s exp and log (&lt;= 1 ulp). Exact operations (+, -, *, /,
@@ -73,7 +74,7 @@ public static class Unary
 
     /// <summary>
     /// dx += dy * f'(x), given the forward input <paramref name="x"/> and output <paramref name="y"/>
-    /// (each rule reads whichever is cheaper; see <see cref="ReferenceElementwise.UnaryBackwardAccumulate{T}"/>).
+    /// (each rule reads whichever is cheaper; see <see cref="Rules.UnaryRules.Backward{T}"/>).
     /// </summary>
     public static void BackwardAccumulate<T>(UnaryOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx, T p0, T p1)
         where T : unmanaged, IFloatingPointIeee754<T>

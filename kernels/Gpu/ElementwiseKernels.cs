@@ -1,4 +1,5 @@
 using System.Numerics;
+using Engine.Kernels.Rules;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -6,8 +7,8 @@ namespace Engine.Kernels.Gpu;
 /// <summary>
 /// Elementwise device kernels on contiguous views, as grid-stride loops (any grid covers any length): fills, copies,
 /// the unary rules of <see cref="Cpu.UnaryOp"/> and their backward, SGD. Per element they evaluate exactly the scalar
-/// twins' expressions (<see cref="DeviceMath"/>), so exact operations agree with the CPU bit for bit and transcendental
-/// ones to the ulps of the two math libraries.
+/// twins' expressions (the unary ones from <see cref="UnaryRules"/>, the table the scalar reference evaluates), so exact
+/// operations agree with the CPU bit for bit and transcendental ones to the ulps of the two math libraries.
 /// </summary>
 public static class ElementwiseKernels
 {
@@ -24,11 +25,11 @@ public static class ElementwiseKernels
             y[i] = accumulate != 0 ? y[i] + x[i] : x[i];
     }
 
-    /// <summary>y[i] = f(x[i]); y may be x.</summary>
+    /// <summary>y[i] = f(x[i]); y may be x. <paramref name="op"/> is a <see cref="Cpu.UnaryOp"/> the host has validated.</summary>
     public static void Unary<T>(ArrayView<T> x, ArrayView<T> y, int n, int op, T p0, T p1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-            y[i] = DeviceMath.UnaryValue(op, x[i], p0, p1);
+            y[i] = UnaryRules.Value((Cpu.UnaryOp)op, x[i], p0, p1);
     }
 
     /// <summary>dx[i] = dx[i] + dy[i] f'(x[i]), f' read from x or y = f(x).</summary>
@@ -36,7 +37,7 @@ public static class ElementwiseKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-            dx[i] = DeviceMath.UnaryBackwardValue(op, x[i], y[i], dy[i], dx[i], p0, p1);
+            dx[i] = UnaryRules.Backward((Cpu.UnaryOp)op, x[i], y[i], dy[i], dx[i], p0, p1);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Engine.Kernels.Rules;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -55,7 +56,7 @@ public static class FusedKernels
         for (int i = Grid.GlobalIndex.X; i < total; i += Grid.DimX * Group.DimX)
         {
             T g = dyRows[i / cols];
-            if (hasDLogits != 0) dLogits[i] += g * (DeviceMath.Sigmoid(logits[i]) - targets[i]);
+            if (hasDLogits != 0) dLogits[i] += g * (UnaryRules.Sigmoid(logits[i]) - targets[i]);
             if (hasDTargets != 0) dTargets[i] -= g * logits[i];
         }
     }

@@ -2,6 +2,7 @@ using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using Engine.Kernels.Cpu;
+using Engine.Kernels.Rules;
 
 namespace Engine.Kernels.Gpu;
 
@@ -56,17 +57,19 @@ public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
         L(ref _copy, static a => a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, int, int>(ElementwiseKernels.Copy))(Geometry.Elementwise(n), x, y, n, accumulate ? 1 : 0);
     }
 
-    /// <summary>y = f(x) for <paramref name="op"/>.</summary>
+    /// <summary>y = f(x) for <paramref name="op"/>; an op outside <see cref="UnaryOp"/> throws before any launch.</summary>
     public void Unary(UnaryOp op, ArrayView<T> x, ArrayView<T> y, T p0, T p1)
     {
+        UnaryRules.Validate(op);
         int n = checked((int)y.Length);
         if (n == 0) return;
         L(ref _unary, static a => a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, int, int, T, T>(ElementwiseKernels.Unary))(Geometry.Elementwise(n), x, y, n, (int)op, p0, p1);
     }
 
-    /// <summary>dx += dy f'(x).</summary>
+    /// <summary>dx += dy f'(x); an op outside <see cref="UnaryOp"/> throws before any launch.</summary>
     public void UnaryBackward(UnaryOp op, ArrayView<T> x, ArrayView<T> y, ArrayView<T> dy, ArrayView<T> dx, T p0, T p1)
     {
+        UnaryRules.Validate(op);
         int n = checked((int)dx.Length);
         if (n == 0) return;
         L(ref _unaryBack, static a => a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, T, T>(ElementwiseKernels.UnaryBackward))(

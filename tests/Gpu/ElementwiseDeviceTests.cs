@@ -45,6 +45,18 @@ public class ElementwiseDeviceTests
         GpuTestDevice.AssertClose(Run(GpuTestDevice.Device, true), Run(Device.Cpu, true), Rtol(dtype), 1e-30, $"{op} backward");
     }
 
+    [Test]
+    public void AnUnknownUnaryOpIsRejectedBeforeALaunch([Values] DType dtype)
+    {
+        var d = GpuTestDevice.Device;
+        var x = GpuTestDevice.Make(d, [1, 2, 3], dtype, 3);
+        var y = GpuTestDevice.Make(d, [4, 5, 6], dtype, 3);
+        var unknown = (UnaryOp)999;
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.Unary(unknown, x, y, 0.25, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.UnaryBackward(unknown, x, x, x, y, 0.25, 0));
+        Assert.That(y.ToDoubleArray(), Is.EqualTo(new double[] { 4, 5, 6 }), "nothing was launched");
+    }
+
     private static readonly (string Name, int[] A, int[] B)[] BroadcastPairs =
     [
         ("same [37]", [37], [37]),

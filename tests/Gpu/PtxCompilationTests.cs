@@ -19,25 +19,52 @@ namespace Engine.Tests.Gpu;
 /// </summary>
 public class PtxCompilationTests
 {
-    private static readonly Type[] KernelClasses =
-        [typeof(ElementwiseKernels), typeof(StridedKernels), typeof(AxisKernels), typeof(FusedKernels), typeof(RandomKernels), typeof(GemmScaleKernel), typeof(MixtureKernels)];
+    // The number of kernels the hand-written list of kernel classes held before discovery replaced it: discovery
+    // must find at least these.
+    private const int KernelsListedBefore = 87;
 
+    /// <summary>
+    /// Every kernel of the kernels assembly, found by reflection: the public static void methods of the public static
+    /// classes of <c>Engine.Kernels.Gpu</c> that take an <see cref="ArrayView{T}"/>, each generic one instantiated for
+    /// every combination of the types its parameters admit (an IFloatingPointIeee754 parameter: float and double; any
+    /// other: the value types of the kernels assembly that meet its constraints, such as the GEMM tiles).
+    /// </summary>
     private static IEnumerable<MethodInfo> Kernels()
     {
-        foreach (var c in KernelClasses)
-            foreach (var m in c.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.DeclaringType == c))
+        var assembly = typeof(ElementwiseKernels).Assembly;
+        var classes = assembly.GetExportedTypes()
+            .Where(t => t.Namespace == typeof(ElementwiseKernels).Namespace && t.IsAbstract && t.IsSealed)
+            .OrderBy(t => t.Name, StringComparer.Ordinal);
+        foreach (var c in classes)
+            foreach (var m in c.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly).OrderBy(m => m.Name, StringComparer.Ordinal))
             {
-                if (!m.IsGenericMethodDefinition) yield return m;
-                else
-                {
-                    yield return m.MakeGenericMethod(typeof(float));
-                    yield return m.MakeGenericMethod(typeof(double));
-                }
+                if (m.ReturnType != typeof(void) || !m.GetParameters().Any(p => IsArrayView(p.ParameterType))) continue;
+                if (!m.IsGenericMethodDefinition) { yield return m; continue; }
+                foreach (var args in Combinations(m.GetGenericArguments().Select(g => Admitted(g, assembly)).ToArray()))
+                    yield return m.MakeGenericMethod(args);
             }
-        var gemm = typeof(GemmKernel).GetMethod(nameof(GemmKernel.Gemm))!;
-        foreach (var tile in new[] { typeof(Tile128x128), typeof(Tile64x64), typeof(Tile32x32), typeof(Tile32x32Micro8), typeof(Tile16x16) })
-            yield return gemm.MakeGenericMethod(typeof(float), tile);
-        yield return gemm.MakeGenericMethod(typeof(double), typeof(Tile64x64));
+    }
+
+    private static bool IsArrayView(Type t) => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ArrayView<>);
+
+    private static Type[] Admitted(Type parameter, Assembly assembly)
+    {
+        var constraints = parameter.GetGenericParameterConstraints();
+        if (constraints.Any(c => c.IsGenericType && c.GetGenericTypeDefinition() == typeof(System.Numerics.IFloatingPointIeee754<>)))
+            return [typeof(float), typeof(double)];
+        var types = assembly.GetTypes()
+            .Where(t => t.IsValueType && !t.IsGenericTypeDefinition && constraints.All(c => c.IsAssignableFrom(t)))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
+        Assert.That(types, Is.Not.Empty, $"no type of the kernels assembly meets the constraints of {parameter}");
+        return types;
+    }
+
+    private static IEnumerable<Type[]> Combinations(Type[][] choices)
+    {
+        IEnumerable<Type[]> result = [[]];
+        foreach (var choice in choices)
+            result = result.SelectMany(prefix => choice.Select(t => prefix.Append(t).ToArray()));
+        return result;
     }
 
     private static string Compile(PTXBackend backend, MethodInfo m) =>
@@ -66,6 +93,7 @@ public class PtxCompilationTests
         }
         TestContext.Out.WriteLine($"{count} kernels compiled to PTX in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.That(failures, Is.Empty, string.Join(Environment.NewLine, failures));
+        Assert.That(count, Is.GreaterThanOrEqualTo(KernelsListedBefore), "kernels discovered");
     }
 
     [Test]

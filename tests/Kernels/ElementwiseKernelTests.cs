@@ -1,6 +1,7 @@
 using System.Numerics;
 using Engine.Kernels.Cpu;
 using Engine.Kernels.Reference;
+using Engine.Kernels.Rules;
 
 namespace Engine.Tests.Kernels;
 
@@ -331,6 +332,20 @@ public class ElementwiseKernelTests
     {
         Assert.Throws<ArgumentException>(() => Unary.Forward<float>(UnaryOp.Exp, new float[3], new float[2], 0, 0));
         Assert.Throws<ArgumentException>(() => Unary.BackwardAccumulate<float>(UnaryOp.Exp, new float[3], new float[3], new float[2], new float[3], 0, 0));
+    }
+
+    [Test]
+    public void Unary_RejectsAnUnknownOp([Values] SimdPath path)
+    {
+        var unknown = (UnaryOp)999;
+        using (KernelCheck.Force(path))
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => Unary.Forward<float>(unknown, new float[3], new float[3], 0, 0));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Unary.BackwardAccumulate<double>(unknown, new double[3], new double[3], new double[3], new double[3], 0, 0));
+        }
+        // The rule table itself cannot throw (ILGPU compiles it): an unknown code gives NaN.
+        Assert.That(UnaryRules.Value(unknown, 1f, 0.5f, 0f), Is.NaN);
+        Assert.That(UnaryRules.Backward(unknown, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0), Is.NaN);
     }
 
     // ---------------------------------------------------------------- Strided
