@@ -7,7 +7,7 @@ namespace Engine.Benchmarks.Core;
 /// Per-op overhead of the autodiff engine: a chain of 1000 elementwise ops on a 16-element tensor, forward plus
 /// backward, against the same 1000 kernel calls on raw spans (the baseline, measured in the same run). Divide
 /// the mean by 1000 for the time per op; the ratio column is the engine's cost over the bare kernels.
-/// PyTorch 1.13 eager measures about 8 us per op on this machine (issue 2); the goal is at most 0.5 us.
+/// PyTorch 1.13 eager measures about 8 us per op on this machine; the goal is at most 0.5 us.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ShortConfig))]

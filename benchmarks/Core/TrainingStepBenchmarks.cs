@@ -6,7 +6,7 @@ namespace Engine.Benchmarks.Core;
 /// <summary>
 /// Managed allocations (MemoryDiagnoser's Allocated column) and time of one steady-state training step of a
 /// small MLP (64-128-128-10, batch 32, tanh, log-softmax cross-entropy, Adam) inside a TensorScope.
-/// Goal (issue 2): under 1 KB allocated per step.
+/// Goal: under 1 KB allocated per step.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ShortConfig))]

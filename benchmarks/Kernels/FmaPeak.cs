@@ -23,7 +23,7 @@ public enum FmaKind
 
 /// <summary>
 /// The machine's FMA peak, measured in the running process so GEMM figures can be read as a fraction of it
-/// (CPU-NOTES: the peak varies by up to 10% between runs on these shared machines). The loop is the raw
+/// (measured: the peak varies by up to 10% between runs on these shared machines). The loop is the raw
 /// bound: 12 independent accumulators (FMA latency 4 x 2 pipes needs at least 8), two loop-invariant
 /// operands, nothing else in the loop body, in a method of its own so no call forces the accumulators out of
 /// registers.

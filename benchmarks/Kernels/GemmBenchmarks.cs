@@ -47,7 +47,7 @@ public class GemmBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        // The peak first: CPU-NOTES found it halves if measured while a spinning GEMM worker holds the other core
+        // The peak first: it halves if measured while a spinning GEMM worker holds the other core
         // (the worker sleeps 200 us after its last job, so a GlobalSetup after earlier cases is safe too).
         // It is measured again in GlobalCleanup; the column shows the better of the two.
         s_peaks[Key(Shape, Threads)] = FmaPeak.Measure(PeakKind, Threads);

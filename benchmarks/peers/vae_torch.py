@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer for the VAE benchmarks (issue 4): the same architecture, batch and work as
+"""PyTorch peer for the VAE benchmarks: the same architecture, batch and work as
 benchmarks/Models/VaeBenchmarks.cs, timed on this machine in the same session.
 
 784-400-(20,20) / 20-400-784, ReLU, Bernoulli decoder, Adam lr 1e-3, batch 128.

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>
 /// Micro-kernels on <see cref="Vector512{T}"/> (AVX-512): full tile 12 x 32 floats or 12 x 16 doubles, i.e. 24
-/// zmm accumulators + 2 B vectors + 1 broadcast out of 32 registers. CPU-NOTES measured 12x32 at 97-100% of
+/// zmm accumulators + 2 B vectors + 1 broadcast out of 32 registers. 12x32 measured at 97-100% of
 /// the FMA peak in isolation; 12 rows also keep packing A on clean 4x4 transposes (MR % 4 == 0).
 /// </summary>
 internal static unsafe class GemmKernel512
@@ -24,7 +24,7 @@ internal static unsafe class GemmKernel512
     /// and zero-padded, or rows of B itself when it needs no packing). <paramref name="lastCols"/> is
     /// how many columns of the last vector are real (only those are written). Dispatches to a specialisation
     /// with the row and vector counts as compile-time constants, so every edge tile gets its own narrower
-    /// kernel instead of running the full one into a temporary tile (CPU-NOTES: that cost 10-16%).
+    /// kernel instead of running the full one into a temporary tile (measured: that cost 10-16%).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T>(int rows, int vectors, int kc, T* a, T* b, nint bStride, T* c, nint ldc, int lastCols, T alpha, T beta)

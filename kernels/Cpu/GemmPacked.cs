@@ -75,7 +75,7 @@ internal static unsafe class GemmPacked
     /// <summary>
     /// Whether full-width B micro-panels can be streamed from B itself instead of a packed copy. Packing B
     /// exists to make the kc x NR micro-panel contiguous; when B is not transposed its rows already hold
-    /// each k step's NR values contiguously, and the copy costs (CPU-NOTES: 7-12% on M = 128 shapes, where
+    /// each k step's NR values contiguously, and the copy costs (measured: 7-12% on M = 128 shapes, where
     /// each packed element is reused only M/MR times). What the copy buys is freedom from cache-set
     /// conflicts: the kc rows of a micro-panel sit ldb apart, and if that stride is a multiple of a large
     /// power of two they pile into a few of the 64 L1 sets (e.g. ldb = 1024 floats: all in one set). So B is

@@ -152,7 +152,7 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// d[p*ds + r] = s[r*lds + p] for r &lt; rows, p &lt; steps. Groups of four source rows go through 4x4
-    /// register transposes (SSE for float, AVX for double): CPU-NOTES measured a scalar A-packing loop at 7-11%
+    /// register transposes (SSE for float, AVX for double): a scalar A-packing loop measured 7-11%
     /// of a 1024^3 SGEMM (the JIT does not strength-reduce <c>d[p*MR] = s[p]</c>) and 4x4 transposes at 2-4%.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

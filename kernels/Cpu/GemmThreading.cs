@@ -55,7 +55,7 @@ internal sealed unsafe class GemmSplitTask<T> : IGemmTask where T : unmanaged, I
 }
 
 /// <summary>
-/// Dedicated GEMM worker threads. CPU-NOTES: Parallel.For and event-based hand-offs were erratic on
+/// Dedicated GEMM worker threads. Measured: Parallel.For and event-based hand-offs were erratic on
 /// sub-millisecond GEMMs (sometimes no faster than one thread), a dedicated worker that spins briefly for
 /// work was reliable. Each worker spins for <see cref="SpinTime"/> after finishing a job, so back-to-back
 /// GEMMs hand off in well under a microsecond, then sleeps on an event so an idle process does not burn a

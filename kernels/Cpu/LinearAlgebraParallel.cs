@@ -10,7 +10,7 @@ public interface IParallelPart
 /// <summary>
 /// Runs the independent parts of a blocked linear-algebra job (for example a Gaussian mixture's E-step over
 /// blocks of rows) on the calling thread and the GEMM worker threads, which spin briefly between jobs
-/// (CPU-NOTES: more reliable than Parallel.For for millisecond-scale work). While a job runs it holds the
+/// (measured: more reliable than Parallel.For for millisecond-scale work). While a job runs it holds the
 /// workers, so every <see cref="Gemm"/> call made inside a part runs on its own thread: the parallelism is
 /// across the parts, never nested. Nothing is allocated per call.
 /// </summary>
