@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using Engine.Benchmarks.Kernels;
 using Engine.Devices;
 
 namespace Engine.Benchmarks.Gpu;

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Engine.Benchmarks.Gmm;
-using Engine.Devices;
 using Engine.Models.Gmm;
 
 namespace Engine.Benchmarks.Gpu;

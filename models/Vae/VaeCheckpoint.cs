@@ -1,6 +1,5 @@
 using System.Globalization;
 using Engine.Models.Nn;
-using Engine.Optim;
 
 namespace Engine.Models.Vae;
 

@@ -1,6 +1,5 @@
 using Engine.Devices;
 using Engine.Models.Gmm;
-using Engine.Tests.Gmm;
 
 namespace Engine.Tests.Gpu;
 

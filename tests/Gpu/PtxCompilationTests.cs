@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Reflection;
 using Engine.Kernels.Gpu;
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;

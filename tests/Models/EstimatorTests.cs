@@ -1,4 +1,3 @@
-using Engine.Autograd;
 using Engine.Models.Vae;
 
 namespace Engine.Tests.Models;

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Engine.Autograd;
 using Engine.Cli.Output;
 using Engine.Models.Data;
 using Engine.Models.Nn;
