@@ -312,8 +312,15 @@ public class CliRobustnessTests
             bool resume = File.Exists(Path.Combine(o, "manifest.json"));
             foreach (var a in (string[])["exec", engine, "vae", "train", .. Small, "--epochs", "1000", "--out", o, .. resume ? new[] { "--resume" } : []])
                 psi.ArgumentList.Add(a);
+            // Kill at a random moment soon after the next commit, so kills land in every phase of an epoch.
+            string manifest = Path.Combine(o, "manifest.json");
+            string Seen() { try { return File.ReadAllText(manifest); } catch (IOException) { return ""; } }
+            string start = Seen();
             using var p = Process.Start(psi)!;
-            Thread.Sleep(2000 + rng.Next(2000));
+            var sw = Stopwatch.StartNew();
+            while (Seen() == start && !p.HasExited && sw.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(10);
+            Assert.That(p.HasExited, Is.False, () => $"the training process ended early: {p.StandardError.ReadToEnd()}");
+            Thread.Sleep(rng.Next(600));
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
             if (!File.Exists(Path.Combine(o, "manifest.json"))) continue;
