@@ -27,8 +27,8 @@ public readonly record struct TransferCounts(long ToDevice, long ToHost, long By
 /// <summary>
 /// A device backed by an ILGPU accelerator: tensors live in its memory and every op runs as a device kernel
 /// (Engine.Kernels.Gpu). Nothing picks a device silently: <see cref="Create"/> takes an explicit kind,
-/// <see cref="Open"/> a name ("cpu", "gpu", "ilgpu-cpu", "cuda", "opencl"), and "gpu" means CUDA when present, else an
-/// OpenCL GPU, else an error (ILGPU's CPU accelerator only when asked for by name).
+/// <see cref="Device.Open"/> a name ("cpu", "gpu", "ilgpu-cpu", "cuda", "opencl"), and "gpu" means CUDA when present,
+/// else an OpenCL GPU, else an error (ILGPU's CPU accelerator only when asked for by name).
 /// </summary>
 /// <remarks>
 /// <para>Kernels are compiled on first use and cached for the device's lifetime; launches go through preloaded,
@@ -44,7 +44,7 @@ public readonly record struct TransferCounts(long ToDevice, long ToHost, long By
 public sealed class IlgpuDevice : Device, IDisposable
 {
     private static readonly Lock s_openGate = new();
-    private static readonly Dictionary<string, IlgpuDevice> s_opened = new();
+    private static readonly Dictionary<IlgpuKind, IlgpuDevice> s_opened = new();
 
     private readonly Context _context;
     private readonly IlgpuBackend _backend;
@@ -66,7 +66,7 @@ public sealed class IlgpuDevice : Device, IDisposable
     /// <summary>The ILGPU accelerator (for interop such as cuBLAS; ops never need it).</summary>
     public Accelerator Accelerator { get; }
 
-    /// <summary>True for the process-wide devices <see cref="Open"/> returns, which <see cref="Dispose"/> leaves alone.</summary>
+    /// <summary>True for the process-wide devices <see cref="Device.Open"/> returns, which <see cref="Dispose"/> leaves alone.</summary>
     public bool IsShared { get; }
 
     /// <inheritdoc/>
@@ -121,7 +121,7 @@ public sealed class IlgpuDevice : Device, IDisposable
 
     // ---------------------------------------------------------------- creation
 
-    /// <summary>ILGPU's CPU accelerator shape <see cref="Create"/> and <see cref="Open"/> use: 8 threads per warp, 8 warps,
+    /// <summary>ILGPU's CPU accelerator shape <see cref="Create"/> and <see cref="Device.Open"/> use: 8 threads per warp, 8 warps,
     /// one multiprocessor (groups of up to 64 threads). Small shapes simulate fastest: a launch costs about 0.3 ms here,
     /// 20 ms at 16 x 16 x 2.</summary>
     public static readonly (int WarpSize, int WarpsPerProcessor, int Processors) DefaultCpuSimulation = (8, 8, 1);
@@ -243,38 +243,12 @@ public sealed class IlgpuDevice : Device, IDisposable
     public static IlgpuKind? GpuKind() =>
         IsAvailable(IlgpuKind.Cuda) ? IlgpuKind.Cuda : IsAvailable(IlgpuKind.OpenCL) ? IlgpuKind.OpenCL : null;
 
-    /// <summary>The names <see cref="Open"/> accepts.</summary>
-    public static IReadOnlyList<string> DeviceNames { get; } = ["cpu", "gpu", "ilgpu-cpu", "cuda", "opencl"];
-
-    /// <summary>
-    /// The device named <paramref name="name"/>, for a command line's <c>--device</c>: "cpu" is <see cref="Device.Cpu"/>;
-    /// "gpu" the first CUDA GPU, else the first OpenCL GPU, else an error; "ilgpu-cpu" ILGPU's CPU accelerator; "cuda"
-    /// and "opencl" that kind only. ILGPU devices are opened once per process and shared (their Dispose does nothing).
-    /// </summary>
-    /// <exception cref="ArgumentException">The name is none of <see cref="DeviceNames"/>.</exception>
-    /// <exception cref="InvalidOperationException">The named kind of accelerator is not present.</exception>
-    public static Device Open(string name)
+    /// <summary>The process-wide device of <paramref name="kind"/> that <see cref="Device.Open"/> returns (created on first use).</summary>
+    internal static IlgpuDevice Shared(IlgpuKind kind)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        string key = name.Trim().ToLowerInvariant();
-        IlgpuKind kind;
-        switch (key)
-        {
-            case "cpu": return Cpu;
-            case "ilgpu-cpu": kind = IlgpuKind.Cpu; break;
-            case "cuda": kind = IlgpuKind.Cuda; break;
-            case "opencl": kind = IlgpuKind.OpenCL; break;
-            case "gpu":
-                kind = GpuKind() ?? throw new InvalidOperationException(
-                    "no GPU found (neither CUDA nor an OpenCL GPU); use the cpu device, or ilgpu-cpu for ILGPU's (slow) CPU accelerator.");
-                break;
-            default:
-                throw new ArgumentException($"Unknown device '{name}'; use one of {string.Join(", ", DeviceNames)}.", nameof(name));
-        }
         lock (s_openGate)
         {
-            string id = kind.ToString();
-            if (!s_opened.TryGetValue(id, out var d)) s_opened[id] = d = CreateCore(kind, 0, shared: true);
+            if (!s_opened.TryGetValue(kind, out var d)) s_opened[kind] = d = CreateCore(kind, 0, shared: true);
             return d;
         }
     }

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using System.Runtime.CompilerServices;
 
 namespace Engine.Devices;
 
@@ -22,4 +23,8 @@ internal sealed class IlgpuStorage : Storage
 
     /// <summary>The whole buffer as doubles (Float64 storage only).</summary>
     public ArrayView<double> Doubles { get; }
+
+    /// <summary>The whole buffer as <typeparamref name="T"/>, its element type (float or double).</summary>
+    public ArrayView<T> View<T>() where T : unmanaged =>
+        typeof(T) == typeof(float) ? Unsafe.BitCast<ArrayView<float>, ArrayView<T>>(Floats) : Unsafe.BitCast<ArrayView<double>, ArrayView<T>>(Doubles);
 }

@@ -8,14 +8,18 @@ public class DeviceSelectionTests
     [Test]
     public void NamesMapToDevices()
     {
-        Assert.That(IlgpuDevice.Open("cpu"), Is.SameAs(Device.Cpu));
-        var sim = IlgpuDevice.Open("ilgpu-cpu");
+        Assert.That(Device.Open("cpu"), Is.SameAs(Device.Cpu));
+        var sim = Device.Open("ilgpu-cpu");
         Assert.That(sim, Is.InstanceOf<IlgpuDevice>());
         Assert.That(((IlgpuDevice)sim).Kind, Is.EqualTo(IlgpuKind.Cpu));
-        Assert.That(IlgpuDevice.Open(" ILGPU-CPU "), Is.SameAs(sim), "opened once per process");
+        Assert.That(Device.Open(" ILGPU-CPU "), Is.SameAs(sim), "opened once per process");
+        Assert.That(IlgpuDevice.Open("ilgpu-cpu"), Is.SameAs(sim), "IlgpuDevice.Open is the same lookup");
         Assert.That(sim.Name, Is.EqualTo("ilgpu-cpu"));
-        var ex = Assert.Throws<ArgumentException>(() => IlgpuDevice.Open("tpu"));
-        Assert.That(ex!.Message, Does.Contain("cpu, gpu, ilgpu-cpu"));
+        Assert.That(Device.DeviceNames, Is.EqualTo(new[] { "cpu", "gpu", "ilgpu-cpu", "cuda", "opencl" }));
+        var ex = Assert.Throws<ArgumentException>(() => Device.Open("tpu"));
+        Assert.That(ex!.Message, Does.Contain("'tpu'"));
+        Assert.That(ex.Message, Does.Contain("cpu, gpu, ilgpu-cpu, cuda, opencl"));
+        Assert.Throws<ArgumentNullException>(() => Device.Open(null!));
     }
 
     [Test]
@@ -23,13 +27,27 @@ public class DeviceSelectionTests
     {
         if (IlgpuDevice.GpuKind() is { } kind)
         {
-            Assert.That(IlgpuDevice.Open("gpu").Name, Is.EqualTo(kind == IlgpuKind.Cuda ? "cuda" : "opencl"));
+            Assert.That(Device.Open("gpu").Name, Is.EqualTo(kind == IlgpuKind.Cuda ? "cuda" : "opencl"));
             return;
         }
-        var ex = Assert.Throws<InvalidOperationException>(() => IlgpuDevice.Open("gpu"));
+        var ex = Assert.Throws<InvalidOperationException>(() => Device.Open("gpu"));
         Assert.That(ex!.Message, Does.Contain("no GPU found"));
         Assert.That(ex.Message, Does.Contain("ilgpu-cpu"), "the message names the explicit fallback");
         Assert.Throws<InvalidOperationException>(() => IlgpuDevice.Create(IlgpuKind.Cuda));
+    }
+
+    [TestCase("cuda", IlgpuKind.Cuda)]
+    [TestCase("opencl", IlgpuKind.OpenCL)]
+    public void AKindIsItselfOrAnError(string name, IlgpuKind kind)
+    {
+        if (IlgpuDevice.IsAvailable(kind))
+        {
+            var d = Device.Open(name);
+            Assert.That(d.Name, Is.EqualTo(name));
+            Assert.That(Device.Open(name.ToUpperInvariant()), Is.SameAs(d), "opened once per process");
+            return;
+        }
+        Assert.Throws<InvalidOperationException>(() => Device.Open(name), "an unavailable kind is an error, not a fallback");
     }
 
     [Test]

@@ -11,7 +11,7 @@ public static class GpuTestDevice
     private static IlgpuDevice? s_device;
 
     /// <summary>The shared ILGPU CPU-accelerator device.</summary>
-    public static IlgpuDevice Device => s_device ??= (IlgpuDevice)IlgpuDevice.Open("ilgpu-cpu");
+    public static IlgpuDevice Device => s_device ??= (IlgpuDevice)Engine.Devices.Device.Open("ilgpu-cpu");
 
     /// <summary>A float or double tensor on <paramref name="device"/> holding <paramref name="data"/> (rounded to float for Float32).</summary>
     public static Tensor Make(Engine.Devices.Device device, double[] data, DType dtype, params int[] dims)

@@ -16,7 +16,7 @@ internal static class Common
 
     public static readonly Option<string> DeviceName = new("--device")
     {
-        Description = "Where tensors live and kernels run: cpu (SIMD kernels), gpu (CUDA, else OpenCL, through ILGPU) or ilgpu-cpu (ILGPU's CPU accelerator, slow, for checking kernels).",
+        Description = "Where tensors live and kernels run: cpu (SIMD kernels), gpu (CUDA, else OpenCL, through ILGPU), cuda, opencl or ilgpu-cpu (ILGPU's CPU accelerator, slow, for checking kernels).",
         DefaultValueFactory = _ => "cpu",
         Recursive = true,
     };
@@ -25,10 +25,10 @@ internal static class Common
     public static Engine.Devices.Device OpenDevice(ParseResult p)
     {
         string name = p.GetValue(DeviceName)!;
-        try { return Engine.Devices.IlgpuDevice.Open(name); }
+        try { return Engine.Devices.Device.Open(name); }
         catch (ArgumentException)
         {
-            throw new UserError($"--device {name}: not one of {string.Join(", ", Engine.Devices.IlgpuDevice.DeviceNames)}.");
+            throw new UserError($"--device {name}: not one of {string.Join(", ", Engine.Devices.Device.DeviceNames)}.");
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException)
         {
