@@ -15,9 +15,10 @@ namespace Engine.Kernels.Rules;
 /// <para>Form: ILGPU compiles <see cref="Value{T}"/> into the device kernels, so it uses only arithmetic; no throw,
 /// no generic conversions, no bit casts. An op code outside <see cref="BinaryOp"/> gives NaN; hosts reject it with
 /// <see cref="Validate"/> before they run a rule.</para>
-/// <para>Each rule is one correctly rounded IEEE operation, so every path agrees bit for bit (NaN, infinities, signed
-/// zeros and subnormals included: inf - inf, 0 * inf, 0 / 0 and inf / inf are NaN; x / ±0 is a signed infinity for
-/// x != 0). The backward rule of each, with g the gradient of x op y, is composed once in the engine's
+/// <para>Each rule is one correctly rounded IEEE operation, so every path gives the same bits for every result that is
+/// not NaN (infinities, signed zeros and subnormals included; x / ±0 is a signed infinity for x != 0) and a NaN
+/// wherever the table does (inf - inf, 0 * inf, 0 / 0, inf / inf, a NaN operand). Which NaN (sign, payload) is not
+/// pinned: the fast twin computes a scalar-broadcast s + b and s b as b + s and b s. The backward rule of each, with g the gradient of x op y, is composed once in the engine's
 /// <c>Ops.BinaryBackward</c> from <see cref="BinaryOp"/> and <see cref="UnaryOp.Neg"/> launches, each contribution summed
 /// back over the dimensions its operand was broadcast along.
 /// <list type="bullet">
