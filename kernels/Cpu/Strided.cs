@@ -1,9 +1,11 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Engine.Kernels.Rules;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>The elementwise functions of two arguments.</summary>
+/// <summary>The elementwise functions of two arguments; the value rule of each, its backward and the kernels that run
+/// it are in <see cref="BinaryRules"/>.</summary>
 public enum BinaryOp { Add, Sub, Mul, Div }
 
 /// <summary>
@@ -12,20 +14,25 @@ public enum BinaryOp { Add, Sub, Mul, Div }
 /// copies (expand, permute) and a three-way select. The innermost dimension runs as one contiguous or
 /// scalar-broadcast call to TensorPrimitives; the outer dimensions step an index counter. Every operation is exact
 /// IEEE arithmetic on one element at a time, so results equal the scalar twins in
-/// <see cref="Engine.Kernels.Reference.ReferenceElementwise"/> bit for bit, except <see cref="SumInto{T}"/> onto a
+/// <see cref="Engine.Kernels.Reference.ReferenceElementwise"/> bit for bit (a NaN for a NaN, its sign and payload
+/// aside; see <see cref="BinaryRules"/>), except <see cref="SumInto{T}"/> onto a
 /// stride-0 innermost dimension, which sums each row with <c>TensorPrimitives.Sum</c> (a reordered sum).
 /// </summary>
 public static class Strided
 {
-    /// <summary>y[i] = a[i·aStrides] op b[i·bStrides] for every index i of <paramref name="shape"/>; y is contiguous.</summary>
+    /// <summary>y[i] = a[i·aStrides] op b[i·bStrides] for every index i of <paramref name="shape"/>; y is contiguous.
+    /// Rows whose innermost strides are 1 or 0 run as one TensorPrimitives call, the fast twin of
+    /// <see cref="BinaryRules.Value{T}"/>; other rows and rank 0 evaluate the rule per element. An op outside
+    /// <see cref="BinaryOp"/> throws before anything is written.</summary>
     public static void Binary<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<int> aStrides, ReadOnlySpan<T> b, ReadOnlySpan<int> bStrides,
         Span<T> y, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        BinaryRules.Validate(op);
         int rank = shape.Length;
         int total = Count(shape);
         if (y.Length < total) throw new ArgumentException($"Output holds {y.Length} elements; the shape needs {total}.", nameof(y));
         if (total == 0) return;
-        if (rank == 0) { y[0] = Apply(op, a[0], b[0]); return; }
+        if (rank == 0) { y[0] = BinaryRules.Value(op, a[0], b[0]); return; }
         int inner = shape[rank - 1];
         int sa = aStrides[rank - 1], sb = bStrides[rank - 1];
         Span<int> idx = stackalloc int[rank];
@@ -74,18 +81,8 @@ public static class Strided
                 case BinaryOp.Div: TensorPrimitives.Divide(s, x2, y); return;
             }
         }
-        for (int i = 0; i < n; i++) y[i] = Apply(op, a[ao + i * sa], b[bo + i * sb]);
+        for (int i = 0; i < n; i++) y[i] = BinaryRules.Value(op, a[ao + i * sa], b[bo + i * sb]);
     }
-
-    /// <summary>The scalar definition of each binary op.</summary>
-    public static T Apply<T>(BinaryOp op, T x, T y) where T : IFloatingPointIeee754<T> => op switch
-    {
-        BinaryOp.Add => x + y,
-        BinaryOp.Sub => x - y,
-        BinaryOp.Mul => x * y,
-        BinaryOp.Div => x / y,
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
-    };
 
     /// <summary>
     /// dst[i·dstStrides] += src[i] for every index i of <paramref name="shape"/> (src contiguous): sums a

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Engine.Kernels.Cpu;
 using Engine.Kernels.Rules;
 
 namespace Engine.Kernels.Gpu;
@@ -30,14 +29,4 @@ public static class DeviceMath
         T lin = w == T.Zero ? T.Zero : a * w;
         return lin + UnaryRules.Log1p(T.Exp(-a));
     }
-
-    /// <summary>x op y for a <see cref="BinaryOp"/> given as its integer value.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T BinaryValue<T>(int op, T x, T y) where T : IFloatingPointIeee754<T> => op switch
-    {
-        (int)BinaryOp.Add => x + y,
-        (int)BinaryOp.Sub => x - y,
-        (int)BinaryOp.Mul => x * y,
-        _ => x / y,
-    };
 }

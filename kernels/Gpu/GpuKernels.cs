@@ -92,9 +92,11 @@ public sealed class GpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, StridedIndex, int>? _stridedCopy;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, StridedIndex, StridedIndex>? _sumIntoThread, _sumIntoGroup;
 
-    /// <summary>y[i] = a[i·A] op b[i·B] over the index space <paramref name="s"/> (operands A and B).</summary>
+    /// <summary>y[i] = a[i·A] op b[i·B] over the index space <paramref name="s"/> (operands A and B); an op outside
+    /// <see cref="BinaryOp"/> throws before any launch.</summary>
     public void Binary(BinaryOp op, ArrayView<T> a, ArrayView<T> b, ArrayView<T> y, in StridedIndex s)
     {
+        BinaryRules.Validate(op);
         if (s.Count == 0) return;
         if (s.Rank == 1 && s.A5 == 1 && s.B5 == 1)
         {

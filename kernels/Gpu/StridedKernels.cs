@@ -1,4 +1,5 @@
 using System.Numerics;
+using Engine.Kernels.Rules;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -8,25 +9,28 @@ namespace Engine.Kernels.Gpu;
 /// contiguous output element per index; <see cref="SumIntoByThread{T}"/> and <see cref="SumIntoByGroup{T}"/> sum a
 /// broadcast gradient back onto its operand with one owner per output element, so no two threads ever add into the
 /// same place (no atomics, and the order of additions is fixed). Semantics are those of
-/// <see cref="Cpu.Strided"/> and its twins in <see cref="Reference.ReferenceElementwise"/>.
+/// <see cref="Cpu.Strided"/> and its twins in <see cref="Reference.ReferenceElementwise"/>; the binary ops evaluate
+/// <see cref="BinaryRules"/>, the table the scalar reference evaluates too.
 /// </summary>
 public static class StridedKernels
 {
-    /// <summary>y[i] = a[i·A] op b[i·B] (operands A and B of <paramref name="s"/>).</summary>
+    /// <summary>y[i] = a[i·A] op b[i·B] (operands A and B of <paramref name="s"/>). <paramref name="op"/> is a
+    /// <see cref="Cpu.BinaryOp"/> the host has validated.</summary>
     public static void Binary<T>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> y, StridedIndex s, int op) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < s.Count; i += Grid.DimX * Group.DimX)
         {
             s.Offsets(i, out int oa, out int ob, out _);
-            y[i] = DeviceMath.BinaryValue(op, a[oa], b[ob]);
+            y[i] = BinaryRules.Value((Cpu.BinaryOp)op, a[oa], b[ob]);
         }
     }
 
-    /// <summary>y[i] = a[i] op b[i] on contiguous operands of one shape (the common case, without index arithmetic).</summary>
+    /// <summary>y[i] = a[i] op b[i] on contiguous operands of one shape (the common case, without index arithmetic);
+    /// <paramref name="op"/> as in <see cref="Binary{T}"/>.</summary>
     public static void BinaryContiguous<T>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> y, int n, int op) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-            y[i] = DeviceMath.BinaryValue(op, a[i], b[i]);
+            y[i] = BinaryRules.Value((Cpu.BinaryOp)op, a[i], b[i]);
     }
 
     /// <summary>y[i] = mask[i·A] != 0 ? a[i·B] : b[i·C] (a NaN mask selects a).</summary>

@@ -11,7 +11,8 @@ namespace Engine.Kernels.Reference;
 /// the vectorised kernels reproduce, serve as the test oracle, and are the fallback on hardware without AVX2.
 /// </summary>
 /// <remarks>
-/// <para>Unary rules are evaluated per element from <see cref="UnaryRules"/>, the table the device kernels evaluate too.
+/// <para>Unary and binary rules are evaluated per element from <see cref="UnaryRules"/> and <see cref="BinaryRules"/>,
+/// the tables the device kernels evaluate too.
 /// Transcendental functions are the runtime's scalar ones (T.Exp, T.Log, T.Tanh, T.Pow).</para>
 /// <para>Strided kernels visit the index space of <c>shape</c> in row-major order and compute each operand's offset
 /// as sum_d index[d] stride[d]; outputs are contiguous.</para>
@@ -56,13 +57,15 @@ public static class ReferenceElementwise
         return off;
     }
 
-    /// <summary>y[i] = a[i·aStrides] op b[i·bStrides] for every index i of <paramref name="shape"/>.</summary>
+    /// <summary>y[i] = a[i·aStrides] op b[i·bStrides] by <see cref="BinaryRules.Value{T}"/> for every index i of
+    /// <paramref name="shape"/>.</summary>
     public static void Binary<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<int> aStrides, ReadOnlySpan<T> b, ReadOnlySpan<int> bStrides,
         Span<T> y, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        BinaryRules.Validate(op);
         int total = Strided.Count(shape);
         for (int i = 0; i < total; i++)
-            y[i] = Strided.Apply(op, a[Offset(i, shape, aStrides)], b[Offset(i, shape, bStrides)]);
+            y[i] = BinaryRules.Value(op, a[Offset(i, shape, aStrides)], b[Offset(i, shape, bStrides)]);
     }
 
     /// <summary>dst[i·dstStrides] += src[i], i in row-major order.</summary>

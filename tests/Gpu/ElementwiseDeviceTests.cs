@@ -1,5 +1,6 @@
 using Engine.Devices;
 using Engine.Kernels.Cpu;
+using Engine.Kernels.Gpu;
 
 namespace Engine.Tests.Gpu;
 
@@ -46,15 +47,35 @@ public class ElementwiseDeviceTests
     }
 
     [Test]
-    public void AnUnknownUnaryOpIsRejectedBeforeALaunch([Values] DType dtype)
+    public void AnUnknownUnaryOrBinaryOpIsRejectedBeforeALaunch([Values] DType dtype)
     {
         var d = GpuTestDevice.Device;
         var x = GpuTestDevice.Make(d, [1, 2, 3], dtype, 3);
         var y = GpuTestDevice.Make(d, [4, 5, 6], dtype, 3);
-        var unknown = (UnaryOp)999;
-        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.Unary(unknown, x, y, 0.25, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.UnaryBackward(unknown, x, x, x, y, 0.25, 0));
+        var unary = (UnaryOp)999;
+        var binary = (BinaryOp)999;
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.Unary(unary, x, y, 0.25, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.UnaryBackward(unary, x, x, x, y, 0.25, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.Binary(binary, x, [1], x, [1], y, [3]), "contiguous kernel");
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Backend.Binary(binary, x, [0], x, [1], y, [3]), "strided kernel");
         Assert.That(y.ToDoubleArray(), Is.EqualTo(new double[] { 4, 5, 6 }), "nothing was launched");
+    }
+
+    [Test]
+    public void GpuKernelsRejectAnUnknownBinaryOpWithoutLoadingAKernel()
+    {
+        var accelerator = GpuTestDevice.Device.Accelerator;
+        var kernels = new GpuKernels<double>(accelerator, new LaunchGeometry(accelerator));
+        using var buffer = accelerator.Allocate1D<double>(3);
+        var v = buffer.View;
+        var contiguous = StridedIndex.Create([3], [1], [1], default);
+        var broadcast = StridedIndex.Create([3], [0], [1], default);
+        var unknown = (BinaryOp)(-1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => kernels.Binary(unknown, v, v, v, contiguous));
+        Assert.Throws<ArgumentOutOfRangeException>(() => kernels.Binary(unknown, v, v, v, broadcast));
+        Assert.That(kernels.LoadedCount, Is.Zero, "no kernel was compiled, so none was launched");
+        kernels.Binary(BinaryOp.Add, v, v, v, contiguous);
+        Assert.That(kernels.LoadedCount, Is.EqualTo(1), "a valid op loads its kernel");
     }
 
     private static readonly (string Name, int[] A, int[] B)[] BroadcastPairs =

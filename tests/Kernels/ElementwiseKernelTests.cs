@@ -405,6 +405,75 @@ public class ElementwiseKernelTests
         }
     }
 
+    /// <summary>Every pair of special values through each row form of <see cref="Strided.Binary{T}"/> (contiguous, a
+    /// scalar on either side, strided) against <see cref="BinaryRules.Value{T}"/> element by element.</summary>
+    [Test]
+    public void StridedBinary_SpecialValues_MatchTheTable([Values] BinaryOp op)
+    {
+        StridedBinarySpecials<float>(op);
+        StridedBinarySpecials<double>(op);
+    }
+
+    private static void StridedBinarySpecials<T>(BinaryOp op) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] s =
+        [
+            T.Zero, -T.Zero, T.One, -T.One, T.CreateTruncating(0.1), T.CreateTruncating(-3.5), T.Epsilon, -T.Epsilon,
+            KernelCheck.Denormal<T>(), -KernelCheck.Denormal<T>(), KernelCheck.Huge<T>(), -KernelCheck.Huge<T>(),
+            T.BitDecrement(T.PositiveInfinity), T.BitIncrement(T.NegativeInfinity), T.PositiveInfinity, T.NegativeInfinity, T.NaN,
+        ];
+        int m = s.Length;
+        // [m, m] over a column (a, strides [1, 0]) and a row (b, strides [0, 1]): innermost strides (0, 1); then the
+        // operands swapped (1, 0); then both read through a transpose of an [m, m] grid (m, m), the per-element loop.
+        var grid = new T[m * m];
+        for (int i = 0; i < m * m; i++) grid[i] = s[i / m];
+        var cases = new (T[] A, int[] Sa, T[] B, int[] Sb, Func<int, int, (T, T)> Pair)[]
+        {
+            (s, [1, 0], s, [0, 1], (i, j) => (s[i], s[j])),
+            (s, [0, 1], s, [1, 0], (i, j) => (s[j], s[i])),
+            (grid, [1, m], grid, [m, 1], (i, j) => (s[j], s[i])),
+            (grid, [m, 1], grid, [1, m], (i, j) => (s[i], s[j])),
+        };
+        foreach (var (a, sa, b, sb, pair) in cases)
+        {
+            var actual = new T[m * m];
+            Strided.Binary<T>(op, a, sa, b, sb, actual, [m, m]);
+            var expected = new T[m * m];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++)
+                {
+                    var (x, y) = pair(i, j);
+                    expected[i * m + j] = BinaryRules.Value(op, x, y);
+                }
+            KernelCheck.Exact<T>(expected, actual, $"{op} {typeof(T).Name} strides a [{string.Join(",", sa)}] b [{string.Join(",", sb)}]");
+        }
+        // The contiguous form, all pairs at once.
+        var xs = new T[m * m];
+        var ys = new T[m * m];
+        for (int k = 0; k < m * m; k++) { xs[k] = s[k / m]; ys[k] = s[k % m]; }
+        var y1 = new T[m * m];
+        Strided.Binary<T>(op, xs, [1], ys, [1], y1, [m * m]);
+        var e1 = new T[m * m];
+        for (int k = 0; k < m * m; k++) e1[k] = BinaryRules.Value(op, xs[k], ys[k]);
+        KernelCheck.Exact<T>(e1, y1, $"{op} {typeof(T).Name} contiguous");
+    }
+
+    [Test]
+    public void StridedBinary_RejectsAnUnknownOp()
+    {
+        var unknown = (BinaryOp)999;
+        float[] a = [1, 2, 3], y = [4, 5, 6];
+        foreach (var (shape, strides) in new (int[], int[])[] { ([3], [1]), ([3], [0]), ([3], [2]), ([], []), ([0], [1]) })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => Strided.Binary<float>(unknown, a, strides, a, strides, y, shape), $"CPU [{string.Join(",", shape)}]");
+            Assert.Throws<ArgumentOutOfRangeException>(() => ReferenceElementwise.Binary<float>(unknown, a, strides, a, strides, y, shape), $"reference [{string.Join(",", shape)}]");
+        }
+        Assert.That(y, Is.EqualTo(new float[] { 4, 5, 6 }), "nothing was written");
+        // The rule table itself cannot throw (ILGPU compiles it): an unknown code gives NaN.
+        Assert.That(BinaryRules.Value(unknown, 1f, 2f), Is.NaN);
+        Assert.That(BinaryRules.Value((BinaryOp)(-1), 1.0, 2.0), Is.NaN);
+    }
+
     [Test]
     public void StridedSumInto_MatchesTwin()
     {
