@@ -2,19 +2,6 @@ using ILGPU;
 
 namespace Engine.Kernels.Gpu;
 
-/// <summary>How a mixture's covariances are stored (the models layer's CovarianceType, by value).</summary>
-public enum MixtureCovariance
-{
-    /// <summary>A D x D matrix per component (K x D x D).</summary>
-    Full,
-    /// <summary>One D x D matrix shared by all components.</summary>
-    Tied,
-    /// <summary>A variance per component and dimension (K x D).</summary>
-    Diagonal,
-    /// <summary>One variance per component (K).</summary>
-    Spherical,
-}
-
 /// <summary>The sizes and scalars every mixture kernel reads: N rows of D dimensions, K components.</summary>
 public struct MixtureDims
 {

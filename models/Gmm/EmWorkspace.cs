@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
+using Engine.Mixtures;
 
 namespace Engine.Models.Gmm;
 
@@ -70,6 +72,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private readonly double[]? _xtx;
     private readonly double[] _rowNorms;
     private readonly double[] _nk, _stats;
+    private readonly MixtureStatistics _total;
     private readonly double[] _chol, _inverse, _scaledMeans;
     private readonly PartSums[] _sums;
     private readonly Scratch[] _scratch;
@@ -135,6 +138,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         _constK = new double[_k];
         _nk = new double[_k];
         _stats = new double[_k * _width];
+        _total = new MixtureStatistics((MixtureCovariance)type, _k, _d);
         _chol = new double[_d * _d];
         _inverse = new double[_d * _d];
         _scaledMeans = type == CovarianceType.Tied ? new double[_k * _d] : [];
@@ -213,17 +217,29 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// E-step for <paramref name="theta"/> plus the M-step statistics: returns the mean log-likelihood
     /// (1/N) sum_i log p(x_i; theta), the ELBO at q(z) = p(z | x; theta).
     /// </summary>
-    public double Expectation(MixtureParameters theta)
+    public double Expectation(MixtureParameters theta) => Expectation(theta, _total);
+
+    /// <summary>
+    /// E-step for <paramref name="theta"/>; the statistics of the rows (all but the full scatter) go into
+    /// <paramref name="statistics"/>, the parts' partial statistics reduced in part order. Returns the mean log-likelihood.
+    /// </summary>
+    public double Expectation(MixtureParameters theta, MixtureStatistics statistics)
     {
         Prepare(theta);
         Run(Pass.Expectation);
-        double total = 0;
-        foreach (var s in _sums) total += s.LogLikelihood;
-        return total / _n;
+        Reduce(statistics);
+        return statistics.MeanLogLikelihood;
     }
 
     /// <summary>Statistics of the M-step from responsibilities already in place (initialization).</summary>
-    public void Accumulate() => Run(Pass.Accumulate);
+    public void Accumulate() => Accumulate(_total);
+
+    /// <summary>Statistics of the M-step from responsibilities already in place, into <paramref name="statistics"/>.</summary>
+    public void Accumulate(MixtureStatistics statistics)
+    {
+        Run(Pass.Accumulate);
+        Reduce(statistics);
+    }
 
     /// <summary>E-step only: responsibilities and log p(x_i) for every row (prediction and scoring).</summary>
     public void Score(MixtureParameters theta)
@@ -233,52 +249,108 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     }
 
     /// <summary>
+    /// Sums the parts' N_k, moments and log-likelihoods in part order (N_k and the moments from zero, as the M-step
+    /// always did) into <paramref name="statistics"/>; tied covariances take X^T X as their second moments.
+    /// </summary>
+    private void Reduce(MixtureStatistics statistics)
+    {
+        int k = _k, d = _d, w = _width;
+        Array.Clear(_nk);
+        Array.Clear(_stats);
+        double total = 0;
+        foreach (var s in _sums)
+        {
+            TensorPrimitives.Add(_nk, s.Nk, _nk);
+            TensorPrimitives.Add(_stats, s.Stats, _stats);
+            total += s.LogLikelihood;
+        }
+        statistics.Rows = _n;
+        statistics.LogLikelihood = total;
+        _nk.CopyTo(statistics.Nk, 0);
+        for (int c = 0; c < k; c++) _stats.AsSpan(c * w, d).CopyTo(statistics.FirstMoments.AsSpan(c * d, d));
+        switch (_type)
+        {
+            case CovarianceType.Diagonal:
+                for (int c = 0; c < k; c++) _stats.AsSpan(c * w + d, d).CopyTo(statistics.SecondMoments.AsSpan(c * d, d));
+                break;
+            case CovarianceType.Spherical:
+                for (int c = 0; c < k; c++) statistics.SecondMoments[c] = _stats[c * w + d];
+                break;
+            case CovarianceType.Tied:
+                if (_xtx is null) Array.Clear(statistics.SecondMoments); else _xtx.CopyTo(statistics.SecondMoments, 0);
+                break;
+            default:
+                Array.Clear(statistics.SecondMoments);
+                Array.Clear(statistics.Residuals);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Full covariances: the scatter of the rows about <paramref name="means"/> (the second moments and residuals of
+    /// <paramref name="statistics"/>), from the responsibilities of the last E-step, the parts' sums reduced in part order.
+    /// </summary>
+    public void Scatter(double[] means, MixtureStatistics statistics)
+    {
+        if (_type != CovarianceType.Full) throw new InvalidOperationException($"Only full covariances take a scatter pass, not {_type}.");
+        int k = _k, d = _d;
+        _means = means;
+        Run(Pass.Scatter);
+        _means = [];
+        // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles (ScatterBlock's layout).
+        double[] sum = _sums[0].Scatter, residual = _sums[0].Residual;
+        for (int p = 1; p < _sums.Length; p++)
+        {
+            TensorPrimitives.Add(sum, _sums[p].Scatter, sum);
+            TensorPrimitives.Add(residual, _sums[p].Residual, residual);
+        }
+        int h = _split, low = d - h;
+        double[] scatter = statistics.SecondMoments, residuals = statistics.Residuals;
+        for (int c = 0; c < k; c++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                ReadOnlySpan<double> row = j < h ? sum.AsSpan((c * h + j) * h, j + 1) : sum.AsSpan(k * h * h + (c * low + j - h) * d, j + 1);
+                row.CopyTo(scatter.AsSpan((c * d + j) * d, j + 1));
+                residuals[c * d + j] = j < h ? residual[c * h + j] : residual[k * h + c * low + j - h];
+            }
+        }
+    }
+
+    /// <summary>
     /// M-step from the accumulated statistics: N_k, means, covariances (+ reg on the diagonal) and the precision
     /// factors. Weights are N_k / N when <paramref name="weightsOverRows"/> (scikit-learn's initialization) and
     /// N_k / sum N_k otherwise. The precision factors are skipped when explicit ones will replace them.
     /// </summary>
     /// <exception cref="CovarianceNotPositiveDefiniteException">A covariance has no Cholesky factor.</exception>
-    public void Maximization(MixtureParameters theta, double regCovar, bool weightsOverRows = false, bool computePrecisions = true)
+    public void Maximization(MixtureParameters theta, double regCovar, bool weightsOverRows = false, bool computePrecisions = true) =>
+        Maximization(theta, _total, regCovar, weightsOverRows, computePrecisions);
+
+    /// <summary>The M-step from <paramref name="statistics"/> (full covariances run their scatter pass into them).</summary>
+    public void Maximization(MixtureParameters theta, MixtureStatistics statistics, double regCovar, bool weightsOverRows = false, bool computePrecisions = true)
     {
-        int k = _k, d = _d, w = _width;
-        Array.Clear(_nk);
-        Array.Clear(_stats);
-        foreach (var s in _sums)
-        {
-            TensorPrimitives.Add(_nk, s.Nk, _nk);
-            TensorPrimitives.Add(_stats, s.Stats, _stats);
-        }
+        int k = _k, d = _d;
         double nkSum = 0;
         for (int c = 0; c < k; c++)
         {
-            _nk[c] += EmptyGuard;
+            _nk[c] = statistics.Nk[c] + EmptyGuard;
             nkSum += _nk[c];
-            TensorPrimitives.Divide(_stats.AsSpan(c * w, d), _nk[c], theta.Means.AsSpan(c * d, d));
+            TensorPrimitives.Divide(statistics.FirstMoments.AsSpan(c * d, d), _nk[c], theta.Means.AsSpan(c * d, d));
         }
         double[] cov = theta.Covariances;
         switch (_type)
         {
             case CovarianceType.Full:
-                _means = theta.Means;
-                Run(Pass.Scatter);
-                _means = [];
-                // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles
-                // (ScatterBlock's layout), centring the second factor: S[j, l] - e_j mu_l.
-                double[] sum = _sums[0].Scatter, residual = _sums[0].Residual;
-                for (int p = 1; p < _sums.Length; p++)
-                {
-                    TensorPrimitives.Add(sum, _sums[p].Scatter, sum);
-                    TensorPrimitives.Add(residual, _sums[p].Residual, residual);
-                }
-                int h = _split, low = d - h;
+                // The scatter about the new means, centred in its second factor: S[j, l] - e_j mu_l.
+                Scatter(theta.Means, statistics);
                 for (int c = 0; c < k; c++)
                 {
                     Span<double> sc = cov.AsSpan(c * d * d, d * d);
                     ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
                     for (int j = 0; j < d; j++)
                     {
-                        ReadOnlySpan<double> row = j < h ? sum.AsSpan((c * h + j) * h, j + 1) : sum.AsSpan(k * h * h + (c * low + j - h) * d, j + 1);
-                        double e = j < h ? residual[c * h + j] : residual[k * h + c * low + j - h];
+                        ReadOnlySpan<double> row = statistics.SecondMoments.AsSpan((c * d + j) * d, j + 1);
+                        double e = statistics.Residuals[c * d + j];
                         for (int l = 0; l <= j; l++) sc[j * d + l] = (row[l] - e * mu[l]) / _nk[c];
                     }
                     Symmetrize(sc, d, regCovar);
@@ -288,7 +360,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 // Sigma = (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k + reg I.
                 for (int c = 0; c < k; c++)
                     TensorPrimitives.Multiply(theta.Means.AsSpan(c * d, d), _nk[c], _scaledMeans.AsSpan(c * d, d));
-                _xtx!.AsSpan().CopyTo(cov);
+                statistics.SecondMoments.AsSpan().CopyTo(cov);
                 Gemm.Compute(true, false, d, d, k, -1.0, _scaledMeans, d, theta.Means, d, 1.0, cov, d);
                 TensorPrimitives.Divide(cov, nkSum, cov);
                 Symmetrize(cov, d, regCovar);
@@ -300,7 +372,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                     for (int j = 0; j < d; j++)
                     {
                         double mu = theta.Means[c * d + j];
-                        double avgX2 = _stats[c * w + d + j] / _nk[c];
+                        double avgX2 = statistics.SecondMoments[c * d + j] / _nk[c];
                         cov[c * d + j] = avgX2 - 2 * (mu * mu) + mu * mu + regCovar;
                     }
                 }
@@ -310,13 +382,13 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 for (int c = 0; c < k; c++)
                 {
                     ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
-                    double avgX2 = _stats[c * w + d] / _nk[c];
+                    double avgX2 = statistics.SecondMoments[c] / _nk[c];
                     double mu2 = TensorPrimitives.Dot(mu, mu);
                     cov[c] = (avgX2 - 2 * mu2 + mu2) / d + regCovar;
                 }
                 break;
         }
-        double norm = weightsOverRows ? _n : nkSum;
+        double norm = weightsOverRows ? statistics.Rows : nkSum;
         for (int c = 0; c < k; c++) theta.Weights[c] = _nk[c] / norm;
         if (computePrecisions) ComputePrecisionCholesky(theta, regCovar);
     }
