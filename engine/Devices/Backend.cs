@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
+using Engine.Mixtures;
 
 namespace Engine.Devices;
 
@@ -160,6 +162,27 @@ public abstract class Backend
         Of(param).SgdUpdate(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep);
     public double SumOfSquares(Tensor x) => Of(x).SumOfSquares(x);
     public bool AllFinite(Tensor x) => Of(x).AllFinite(x);
+
+    // ---- Gaussian mixtures ----
+    /// <summary>
+    /// The E-step of a Gaussian mixture with <paramref name="components"/> components over the rows of
+    /// <paramref name="x"/> (<paramref name="rows"/> x <paramref name="dimensions"/> float64, row-major) on this device,
+    /// yielding the sufficient statistics of the M-step. The CPU reads <paramref name="x"/> in every call, so it must
+    /// stay pinned while the E-step is used; a device copies it once, here. <paramref name="scoring"/> keeps log p(x_i)
+    /// per row (for prediction and scoring) and leaves out what only fitting needs.
+    /// </summary>
+    public unsafe MixtureEStep Mixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(components, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown covariance type.");
+        if (x == null) throw new ArgumentNullException(nameof(x));
+        return CreateMixture(type, components, dimensions, x, rows, scoring);
+    }
+
+    /// <summary>The backend's <see cref="Mixture"/>, after the argument checks.</summary>
+    private protected abstract unsafe MixtureEStep CreateMixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring);
 }
 
 /// <summary>

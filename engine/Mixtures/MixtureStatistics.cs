@@ -16,7 +16,7 @@ namespace Engine.Mixtures;
 /// <para>Full covariances: the second moments are the lower triangles of sum_i r_ik (x_i - mu_k) x_i^T about given
 /// means mu_k (the new means of the M-step), and <see cref="Residuals"/> (K x D) holds sum_i r_ik (x_i - mu_k). The
 /// centred scatter is then SecondMoments_k - Residuals_k mu_k^T, without the cancellation of E[x x^T] - mu mu^T.
-/// They come from a second pass over the rows once the means are known (the scatter pass), and
+/// They come from a second pass over the rows once the means are known (<see cref="MixtureEStep.Scatter"/>), and
 /// add up with <see cref="AddScatter"/>; the upper triangles stay zero.</para>
 /// </remarks>
 public sealed class MixtureStatistics

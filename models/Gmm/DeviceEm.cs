@@ -9,7 +9,7 @@ namespace Engine.Models.Gmm;
 /// <summary>
 /// EM iterations of a Gaussian mixture on an <see cref="IlgpuDevice"/>: the data are uploaded once, then every E-step
 /// and M-step is a sequence of device kernels (<see cref="MixtureKernels"/> and the device GEMM) on buffers that stay
-/// on the device. The CPU twin is <see cref="EmWorkspace"/>; the formulas are the same, term for term.
+/// on the device. The CPU twin is the CPU backend's MixtureEStep with <see cref="MixtureMStep"/>; the formulas are the same, term for term.
 /// </summary>
 /// <remarks>
 /// <para>Host copies, all counted on the device: the constructor uploads X (one copy); <see cref="Upload"/> the

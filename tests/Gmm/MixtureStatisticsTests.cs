@@ -1,3 +1,4 @@
+using Engine.Devices;
 using Engine.Kernels;
 using Engine.Mixtures;
 using Engine.Models.Gmm;
@@ -49,7 +50,11 @@ public class MixtureStatisticsTests
         public MixtureStatistics Expectation(MixtureParameters theta)
         {
             var s = new MixtureStatistics((MixtureCovariance)type, k, d);
-            fixed (double* px = &x[row0 * d]) _ = Workspace(px).Expectation(theta, s);
+            fixed (double* px = &x[row0 * d])
+            {
+                using MixtureEStep em = EStep(px);
+                em.Expectation(theta.Weights, theta.Means, theta.PrecisionsCholesky, s);
+            }
             return s;
         }
 
@@ -57,13 +62,13 @@ public class MixtureStatisticsTests
         {
             fixed (double* px = &x[row0 * d])
             {
-                var ws = Workspace(px);
-                ws.Expectation(theta, new MixtureStatistics((MixtureCovariance)type, k, d));
-                ws.Scatter(means, s);
+                using MixtureEStep em = EStep(px);
+                em.Expectation(theta.Weights, theta.Means, theta.PrecisionsCholesky, new MixtureStatistics((MixtureCovariance)type, k, d));
+                em.Scatter(means, s);
             }
         }
 
-        private EmWorkspace Workspace(double* px) => new(type, k, d, px, rows);
+        private MixtureEStep EStep(double* px) => Device.Cpu.Backend.Mixture((MixtureCovariance)type, k, d, px, rows);
     }
 
     [Test]

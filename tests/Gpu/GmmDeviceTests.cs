@@ -1,4 +1,6 @@
 using Engine.Devices;
+using Engine.Kernels;
+using Engine.Mixtures;
 using Engine.Models.Gmm;
 
 namespace Engine.Tests.Gpu;
@@ -53,7 +55,7 @@ public class GmmDeviceTests
             yield return new TestCaseData(type, 67, 1, 1, 1 << 22).SetName($"One iteration: {type}, N=67 D=1 K=1");
             yield return new TestCaseData(type, 70, 5, 2, 1 << 22).SetName($"One iteration: {type}, N=70 D=5 K=2");
         }
-        // D >= 16: the CPU splits the rows of its stacked factors in two (EmWorkspace.Prepare); the Cholesky group is
+        // D >= 16: the CPU splits the rows of its stacked factors in two (CpuMixtureEStep.Prepare); the Cholesky group is
         // narrower than D's power of two.
         yield return new TestCaseData(CovarianceType.Full, 67, 17, 2, 1 << 22).SetName("One iteration: Full, N=67 D=17 K=2");
         yield return new TestCaseData(CovarianceType.Tied, 67, 17, 2, 1 << 22).SetName("One iteration: Tied, N=67 D=17 K=2");
@@ -75,9 +77,11 @@ public class GmmDeviceTests
         {
             fixed (double* px = x)
             {
-                var ws = new EmWorkspace(type, k, d, px, n);
-                cpuBound = ws.Expectation(cpu);
-                ws.Maximization(cpu, reg);
+                using MixtureEStep em = Device.Cpu.Backend.Mixture((MixtureCovariance)type, k, d, px, n);
+                var stats = new MixtureStatistics((MixtureCovariance)type, k, d);
+                em.Expectation(cpu.Weights, cpu.Means, cpu.PrecisionsCholesky, stats);
+                cpuBound = stats.MeanLogLikelihood;
+                new MixtureMStep(type, k, d).Maximization(em, stats, cpu, reg);
             }
         }
 
