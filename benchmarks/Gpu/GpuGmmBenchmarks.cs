@@ -10,7 +10,7 @@ namespace Engine.Benchmarks.Gpu;
 
 /// <summary>
 /// One Gaussian-mixture EM iteration (E-step and M-step, with the precision factors) on the GMM benchmark's data
-/// (60,000 x 50, <see cref="GmmBenchmarkData"/>), 10 components, on the accelerator (<see cref="DeviceEm"/>: kernels
+/// (60,000 x 50, <see cref="GmmBenchmarkData"/>), 10 components, on the accelerator (the ILGPU backend's <see cref="MixtureIterations"/>: kernels
 /// only, then the one status read of an iteration, which waits for them) and, as the baseline of the same run, on the
 /// CPU (the CPU backend's <see cref="MixtureEStep"/> and <see cref="MixtureMStep"/>, all cores). Both start from the same k-means initialization and keep iterating from
 /// case to case, as a fit does. Ratio is device time / CPU time. On ilgpu-cpu: 512 x 8 points, 4 components.
@@ -30,7 +30,7 @@ public class GpuGmmBenchmarks
     private MixtureStatistics _stats = null!;
     private MixtureMStep _mStep = null!;
     private MixtureParameters _theta = null!;
-    private DeviceEm? _device;
+    private MixtureIterations? _device;
 
     private void Load()
     {
@@ -70,8 +70,8 @@ public class GpuGmmBenchmarks
         Load();
         var device = BenchDevice.Open();
         device.MixtureKernels.Preload();
-        _device = new DeviceEm(device, Type, K, _d, _x, _rows, 1e-6);
-        _device.Upload(_theta);
+        _device = device.Backend.MixtureIterations((MixtureCovariance)Type, K, _d, _x, _rows, 1e-6)!;
+        _device.Upload(_theta.Weights, _theta.Means, _theta.Covariances, _theta.PrecisionsCholesky);
         Accelerator();
     }
 
@@ -94,5 +94,5 @@ public class GpuGmmBenchmarks
     }
 
     [Benchmark]
-    public double Accelerator() => _device!.Iterate();
+    public double Accelerator() => _device!.Iterate().LowerBound;
 }

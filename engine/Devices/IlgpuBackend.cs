@@ -70,6 +70,9 @@ internal sealed class IlgpuBackend : Backend, IDisposable
     private protected override unsafe Engine.Mixtures.MixtureEStep CreateMixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring) =>
         throw new NotSupportedException("The mixture E-step with host statistics runs on the CPU device.");
 
+    private protected override Engine.Mixtures.MixtureIterations CreateMixtureIterations(MixtureCovariance type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar) =>
+        new Engine.Mixtures.IlgpuMixtureIterations(_device, type, components, dimensions, x, rows, regCovar);
+
     public void Dispose()
     {
         _pool.Clear(s => s.Buffer.Dispose());

@@ -199,7 +199,7 @@ public sealed class GaussianMixture
             using MixtureEStep em = Device.Cpu.Backend.Mixture(layout, k, d, px, rows);
             var stats = new MixtureStatistics(layout, k, d);
             var mStep = new MixtureMStep(CovarianceType, k, d);
-            using DeviceEm? onDevice = _device is IlgpuDevice ilgpu ? new DeviceEm(ilgpu, CovarianceType, k, d, x, rows, RegCovar) : null;
+            using MixtureIterations? onDevice = _device.Backend.MixtureIterations(layout, k, d, x, rows, RegCovar);
             MixtureParameters theta = initialize ? new MixtureParameters(CovarianceType, k, d) : _fitted!.Clone();
             MixtureParameters? best = null;
             var bounds = new double[MaxIterations];
@@ -214,13 +214,15 @@ public sealed class GaussianMixture
                 double bound = initialize ? double.NegativeInfinity : LowerBound;
                 int iteration = 0;
                 bool converged = false;
-                if (MaxIterations > 0) onDevice?.Upload(theta);
+                if (MaxIterations > 0) onDevice?.Upload(theta.Weights, theta.Means, theta.Covariances, theta.PrecisionsCholesky);
                 while (iteration < MaxIterations)
                 {
                     double previous = bound;
                     if (onDevice != null)
                     {
-                        bound = onDevice.Iterate();
+                        MixtureIterationStatus status = onDevice.Iterate();
+                        if (!status.Succeeded) throw MixtureMStep.NotPositiveDefinite(CovarianceType, d, RegCovar, status.FailedIndex, status.Detail);
+                        bound = status.LowerBound;
                     }
                     else
                     {
@@ -235,7 +237,7 @@ public sealed class GaussianMixture
                         break;
                     }
                 }
-                if (iteration > 0) onDevice?.Download(theta);
+                if (iteration > 0) onDevice?.Download(theta.Weights, theta.Means, theta.Covariances, theta.PrecisionsCholesky);
                 // scikit-learn keeps the last run when max_iter == 0 (its bound stays -inf), else the largest bound.
                 if (MaxIterations == 0 || best == null || bound > bestBound)
                 {

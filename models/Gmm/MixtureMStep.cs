@@ -178,4 +178,24 @@ internal sealed class MixtureMStep
             a[i * d + i] += reg;
         }
     }
+
+    /// <summary>
+    /// The error for a covariance a device's M-step could not factorize: the matrix (full, tied) and the column where
+    /// its Cholesky factorization broke down, or the variance (diagonal: index component D + dimension; spherical:
+    /// the component) and its value.
+    /// </summary>
+    public static CovarianceNotPositiveDefiniteException NotPositiveDefinite(CovarianceType type, int d, double regCovar, int index, double detail)
+    {
+        switch (type)
+        {
+            case CovarianceType.Full:
+            case CovarianceType.Tied:
+                return new CovarianceNotPositiveDefiniteException(type == CovarianceType.Full ? index : null, type, regCovar,
+                    $"its Cholesky factorization breaks down at dimension {(int)detail} of {d}");
+            default:
+                int comp = type == CovarianceType.Diagonal ? index / d : index;
+                string where = type == CovarianceType.Diagonal ? $"the variance of dimension {index % d} is {detail:G4}" : $"its variance is {detail:G4}";
+                return new CovarianceNotPositiveDefiniteException(comp, type, regCovar, where);
+        }
+    }
 }

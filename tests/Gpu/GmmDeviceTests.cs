@@ -86,12 +86,12 @@ public class GmmDeviceTests
         }
 
         var device = GpuTestDevice.Device;
-        int saved = DeviceEm.BlockBudget;
-        DeviceEm.BlockBudget = budget;
+        int saved = IlgpuMixtureIterations.BlockBudget;
+        IlgpuMixtureIterations.BlockBudget = budget;
         try
         {
-            using var em = new DeviceEm(device, type, k, d, x, n, reg);
-            em.Upload(start);
+            using var em = new IlgpuMixtureIterations(device, (MixtureCovariance)type, k, d, x, n, reg);
+            em.Upload(start.Weights, start.Means, start.Covariances, start.PrecisionsCholesky);
             device.Synchronize();
             device.ResetTransfers();
             em.Expectation();
@@ -104,12 +104,12 @@ public class GmmDeviceTests
             Assert.That(bound, Is.EqualTo(cpuBound).Within(Rtol * Math.Abs(cpuBound)), "lower bound");
 
             var gpu = new MixtureParameters(type, k, d);
-            em.Download(gpu);
+            em.Download(gpu.Weights, gpu.Means, gpu.Covariances, gpu.PrecisionsCholesky);
             AssertSameParameters(gpu, cpu, type.ToString());
         }
         finally
         {
-            DeviceEm.BlockBudget = saved;
+            IlgpuMixtureIterations.BlockBudget = saved;
         }
     }
 
@@ -138,9 +138,9 @@ public class GmmDeviceTests
 
         // The data and the parameters up once, one status read per iteration, the parameters down once.
         long parameterBytes = sizeof(double) * (k + k * d + 2L * gpu.Covariances.Length);
-        Assert.That(t.ToDevice, Is.EqualTo(1 + DeviceEm.ParameterCopies), "uploads");
+        Assert.That(t.ToDevice, Is.EqualTo(1 + MixtureIterations.ParameterCopies), "uploads");
         Assert.That(t.BytesToDevice, Is.EqualTo(sizeof(double) * n * d + parameterBytes), "bytes uploaded");
-        Assert.That(t.ToHost, Is.EqualTo(gpu.Iterations + DeviceEm.ParameterCopies), "reads");
+        Assert.That(t.ToHost, Is.EqualTo(gpu.Iterations + MixtureIterations.ParameterCopies), "reads");
         Assert.That(t.BytesToHost, Is.EqualTo(gpu.Iterations * 3L * sizeof(double) + parameterBytes), "bytes read");
     }
 
