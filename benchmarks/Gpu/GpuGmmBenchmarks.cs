@@ -1,15 +1,18 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Engine.Benchmarks.Gmm;
+using Engine.Devices;
+using Engine.Kernels;
+using Engine.Mixtures;
 using Engine.Models.Gmm;
 
 namespace Engine.Benchmarks.Gpu;
 
 /// <summary>
 /// One Gaussian-mixture EM iteration (E-step and M-step, with the precision factors) on the GMM benchmark's data
-/// (60,000 x 50, <see cref="GmmBenchmarkData"/>), 10 components, on the accelerator (<see cref="DeviceEm"/>: kernels
+/// (60,000 x 50, <see cref="GmmBenchmarkData"/>), 10 components, on the accelerator (the ILGPU backend's <see cref="MixtureIterations"/>: kernels
 /// only, then the one status read of an iteration, which waits for them) and, as the baseline of the same run, on the
-/// CPU (<see cref="EmWorkspace"/>, all cores). Both start from the same k-means initialization and keep iterating from
+/// CPU (the CPU backend's <see cref="MixtureEStep"/> and <see cref="MixtureMStep"/>, all cores). Both start from the same k-means initialization and keep iterating from
 /// case to case, as a fit does. Ratio is device time / CPU time. On ilgpu-cpu: 512 x 8 points, 4 components.
 /// </summary>
 [Config(typeof(ShortConfig))]
@@ -23,9 +26,11 @@ public class GpuGmmBenchmarks
     private double[] _x = [];
     private int _rows, _d;
     private GCHandle _pin;
-    private EmWorkspace? _cpu;
+    private MixtureEStep? _cpu;
+    private MixtureStatistics _stats = null!;
+    private MixtureMStep _mStep = null!;
     private MixtureParameters _theta = null!;
-    private DeviceEm? _device;
+    private MixtureIterations? _device;
 
     private void Load()
     {
@@ -53,7 +58,9 @@ public class GpuGmmBenchmarks
     {
         Load();
         _pin = GCHandle.Alloc(_x, GCHandleType.Pinned);
-        _cpu = new EmWorkspace(Type, K, _d, (double*)_pin.AddrOfPinnedObject(), _rows);
+        _cpu = Device.Cpu.Backend.Mixture((MixtureCovariance)Type, K, _d, (double*)_pin.AddrOfPinnedObject(), _rows);
+        _stats = new MixtureStatistics((MixtureCovariance)Type, K, _d);
+        _mStep = new MixtureMStep(Type, K, _d);
         Cpu();
     }
 
@@ -63,8 +70,8 @@ public class GpuGmmBenchmarks
         Load();
         var device = BenchDevice.Open();
         device.MixtureKernels.Preload();
-        _device = new DeviceEm(device, Type, K, _d, _x, _rows, 1e-6);
-        _device.Upload(_theta);
+        _device = device.Backend.MixtureIterations((MixtureCovariance)Type, K, _d, _x, _rows, 1e-6)!;
+        _device.Upload(_theta.Weights, _theta.Means, _theta.Covariances, _theta.PrecisionsCholesky);
         Accelerator();
     }
 
@@ -73,6 +80,7 @@ public class GpuGmmBenchmarks
     {
         _device?.Dispose();
         _device = null;
+        _cpu?.Dispose();
         _cpu = null;
         if (_pin.IsAllocated) _pin.Free();
     }
@@ -80,11 +88,11 @@ public class GpuGmmBenchmarks
     [Benchmark(Baseline = true)]
     public double Cpu()
     {
-        double bound = _cpu!.Expectation(_theta);
-        _cpu.Maximization(_theta, 1e-6);
-        return bound;
+        _cpu!.Expectation(_theta.Weights, _theta.Means, _theta.PrecisionsCholesky, _stats);
+        _mStep.Maximization(_cpu, _stats, _theta, 1e-6);
+        return _stats.MeanLogLikelihood;
     }
 
     [Benchmark]
-    public double Accelerator() => _device!.Iterate();
+    public double Accelerator() => _device!.Iterate().LowerBound;
 }

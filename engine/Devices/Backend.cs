@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
+using Engine.Mixtures;
 
 namespace Engine.Devices;
 
@@ -160,6 +162,46 @@ public abstract class Backend
         Of(param).SgdUpdate(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep);
     public double SumOfSquares(Tensor x) => Of(x).SumOfSquares(x);
     public bool AllFinite(Tensor x) => Of(x).AllFinite(x);
+
+    // ---- Gaussian mixtures ----
+    /// <summary>
+    /// The E-step of a Gaussian mixture with <paramref name="components"/> components over the rows of
+    /// <paramref name="x"/> (<paramref name="rows"/> x <paramref name="dimensions"/> float64, row-major) on this device,
+    /// yielding the sufficient statistics of the M-step. The CPU reads <paramref name="x"/> in every call, so it must
+    /// stay pinned while the E-step is used; a device copies it once, here. <paramref name="scoring"/> keeps log p(x_i)
+    /// per row (for prediction and scoring) and leaves out what only fitting needs.
+    /// </summary>
+    public unsafe MixtureEStep Mixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(components, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown covariance type.");
+        if (x == null) throw new ArgumentNullException(nameof(x));
+        return CreateMixture(type, components, dimensions, x, rows, scoring);
+    }
+
+    /// <summary>
+    /// Whole EM iterations of a Gaussian mixture kept on this device (E-step, statistics and M-step, with
+    /// <paramref name="regCovar"/> added to every covariance diagonal), with the rows of <paramref name="x"/> copied to
+    /// it once; null on a device that has none (the CPU, whose iterations are <see cref="Mixture"/> and the model's M-step).
+    /// </summary>
+    public MixtureIterations? MixtureIterations(MixtureCovariance type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(components, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown covariance type.");
+        if (x.Length < (long)rows * dimensions)
+            throw new ArgumentException($"x holds {x.Length} values, fewer than {rows} rows of {dimensions}.", nameof(x));
+        return CreateMixtureIterations(type, components, dimensions, x, rows, regCovar);
+    }
+
+    /// <summary>The backend's mixture iterations, after the argument checks (default: none).</summary>
+    private protected virtual MixtureIterations? CreateMixtureIterations(MixtureCovariance type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar) => null;
+
+    /// <summary>The backend's <see cref="Mixture"/>, after the argument checks.</summary>
+    private protected abstract unsafe MixtureEStep CreateMixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring);
 }
 
 /// <summary>

@@ -2,7 +2,9 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
+using Engine.Mixtures;
 
 namespace Engine.Devices;
 
@@ -35,6 +37,9 @@ internal sealed class CpuBackend : Backend
     }
 
     public override long PooledBytes => _pool.Bytes;
+
+    private protected override unsafe MixtureEStep CreateMixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring) =>
+        new CpuMixtureEStep(type, components, dimensions, x, rows, scoring);
 
     /// <summary>The kernels on element type <typeparamref name="T"/>: float or double.</summary>
     private sealed class Typed<T> : DTypeKernels where T : unmanaged, IFloatingPointIeee754<T>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
 using Engine.Kernels.Gpu;
 
@@ -48,7 +49,7 @@ internal sealed class IlgpuBackend : Backend, IDisposable
     private GpuMixtureKernels? _mixture;
 
     /// <summary>The Gaussian-mixture EM kernels on this accelerator, sharing the double GEMM (created on first use, then cached).</summary>
-    internal GpuMixtureKernels Mixture
+    internal GpuMixtureKernels MixtureKernels
     {
         get
         {
@@ -65,6 +66,12 @@ internal sealed class IlgpuBackend : Backend, IDisposable
     }
 
     internal void TrimPool() => _pool.Clear(s => s.Buffer.Dispose());
+
+    private protected override unsafe Engine.Mixtures.MixtureEStep CreateMixture(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring) =>
+        throw new NotSupportedException("The mixture E-step with host statistics runs on the CPU device.");
+
+    private protected override Engine.Mixtures.MixtureIterations CreateMixtureIterations(MixtureCovariance type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar) =>
+        new Engine.Mixtures.IlgpuMixtureIterations(_device, type, components, dimensions, x, rows, regCovar);
 
     public void Dispose()
     {

@@ -114,7 +114,7 @@ public sealed class IlgpuDevice : Device, IDisposable
     public int CompiledKernels => _backend.CompiledKernels;
 
     /// <summary>The Gaussian-mixture EM kernels of this device (the models layer's device EM launches them).</summary>
-    internal Engine.Kernels.Gpu.GpuMixtureKernels MixtureKernels => _backend.Mixture;
+    internal Engine.Kernels.Gpu.GpuMixtureKernels MixtureKernels => _backend.MixtureKernels;
 
     /// <summary>Frees the pooled (recycled) device blocks.</summary>
     public void TrimPool() => _backend.TrimPool();

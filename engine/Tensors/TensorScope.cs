@@ -48,13 +48,18 @@ public static class TensorScope
         return free != null && free.Count > 0 ? free.Pop() : new Tensor();
     }
 
-    internal static SuspendHandle Suspend()
+    /// <summary>
+    /// Until the returned handle is disposed, tensors created on this thread belong to no scope: they outlive the open
+    /// scopes (results a method returns to a caller inside a scope, state it keeps). Suspensions nest.
+    /// </summary>
+    public static SuspendHandle Suspend()
     {
         t_suspended++;
         return default;
     }
 
-    internal readonly struct SuspendHandle : IDisposable
+    /// <summary>Ends a <see cref="Suspend"/> when disposed.</summary>
+    public readonly struct SuspendHandle : IDisposable
     {
         public void Dispose() => t_suspended--;
     }

@@ -2,19 +2,6 @@ using ILGPU;
 
 namespace Engine.Kernels.Gpu;
 
-/// <summary>How a mixture's covariances are stored (the models layer's CovarianceType, by value).</summary>
-public enum MixtureCovariance
-{
-    /// <summary>A D x D matrix per component (K x D x D).</summary>
-    Full,
-    /// <summary>One D x D matrix shared by all components.</summary>
-    Tied,
-    /// <summary>A variance per component and dimension (K x D).</summary>
-    Diagonal,
-    /// <summary>One variance per component (K).</summary>
-    Spherical,
-}
-
 /// <summary>The sizes and scalars every mixture kernel reads: N rows of D dimensions, K components.</summary>
 public struct MixtureDims
 {
@@ -35,7 +22,7 @@ public struct MixtureDims
 
 /// <summary>
 /// Expectation-maximization for a Gaussian mixture as device kernels, in float64 with scikit-learn's semantics and
-/// the CPU workspace's formulas (models/Gmm/EmWorkspace.cs, its twin the tests hold these against). They know
+/// the CPU E-step's formulas (engine/Mixtures/CpuMixtureEStep.cs, its twin the tests hold these against; the M-step twin is models/Gmm/MixtureMStep.cs). They know
 /// nothing of tensors: data X (N x D row-major), responsibilities (K x N, component-major, so neighbouring threads
 /// take neighbouring rows), parameters in scikit-learn's layout (weights K, means K x D, covariances and precision
 /// factors K x D x D, D x D, K x D or K).
@@ -58,7 +45,7 @@ public static class MixtureKernels
     /// <summary>scikit-learn adds 10 machine epsilons to every N_k (an empty component divides by a tiny number, not zero).</summary>
     public const double EmptyGuard = 10 * 2.220446049250313e-16;
 
-    /// <summary>Smallest argument of exp in the responsibilities, as on the CPU (EmWorkspace.MinExponent).</summary>
+    /// <summary>Smallest argument of exp in the responsibilities, as on the CPU (CpuMixtureEStep.MinExponent).</summary>
     public const double MinExponent = -700;
 
     // ------------------------------------------------------------------ E-step
@@ -326,7 +313,7 @@ public static class MixtureKernels
 
     /// <summary>
     /// Full covariances, one block of rows: w[i, (k, j)] = r_ik (x_ij - mu_kj), the left factor of the one-sided scatter
-    /// W^T X_b that the GEMM forms for all components at once (see EmWorkspace.ScatterBlock for why one-sided).
+    /// W^T X_b that the GEMM forms for all components at once (see CpuMixtureEStep.ScatterBlock for why one-sided).
     /// </summary>
     public static void WeightedDeviations(ArrayView<double> resp, ArrayView<double> x, ArrayView<double> means, ArrayView<double> w, int r0, int rows, MixtureDims p)
     {

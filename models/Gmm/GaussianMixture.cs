@@ -1,5 +1,7 @@
 using Engine.Devices;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
+using Engine.Mixtures;
 
 namespace Engine.Models.Gmm;
 
@@ -193,8 +195,11 @@ public sealed class GaussianMixture
 
         fixed (double* px = x)
         {
-            var ws = new EmWorkspace(CovarianceType, k, d, px, rows);
-            using DeviceEm? onDevice = _device is IlgpuDevice ilgpu ? new DeviceEm(ilgpu, CovarianceType, k, d, x, rows, RegCovar) : null;
+            var layout = (MixtureCovariance)CovarianceType;
+            using MixtureEStep em = Device.Cpu.Backend.Mixture(layout, k, d, px, rows);
+            var stats = new MixtureStatistics(layout, k, d);
+            var mStep = new MixtureMStep(CovarianceType, k, d);
+            using MixtureIterations? onDevice = _device.Backend.MixtureIterations(layout, k, d, x, rows, RegCovar);
             MixtureParameters theta = initialize ? new MixtureParameters(CovarianceType, k, d) : _fitted!.Clone();
             MixtureParameters? best = null;
             var bounds = new double[MaxIterations];
@@ -205,22 +210,25 @@ public sealed class GaussianMixture
 
             for (int run = 0; run < runs; run++)
             {
-                if (initialize) Initialize(ws, theta, x, rows, d, random);
+                if (initialize) Initialize(em, stats, mStep, theta, x, rows, d, random);
                 double bound = initialize ? double.NegativeInfinity : LowerBound;
                 int iteration = 0;
                 bool converged = false;
-                if (MaxIterations > 0) onDevice?.Upload(theta);
+                if (MaxIterations > 0) onDevice?.Upload(theta.Weights, theta.Means, theta.Covariances, theta.PrecisionsCholesky);
                 while (iteration < MaxIterations)
                 {
                     double previous = bound;
                     if (onDevice != null)
                     {
-                        bound = onDevice.Iterate();
+                        MixtureIterationStatus status = onDevice.Iterate();
+                        if (!status.Succeeded) throw MixtureMStep.NotPositiveDefinite(CovarianceType, d, RegCovar, status.FailedIndex, status.Detail);
+                        bound = status.LowerBound;
                     }
                     else
                     {
-                        bound = ws.Expectation(theta);
-                        ws.Maximization(theta, RegCovar);
+                        em.Expectation(theta.Weights, theta.Means, theta.PrecisionsCholesky, stats);
+                        bound = stats.MeanLogLikelihood;
+                        mStep.Maximization(em, stats, theta, RegCovar);
                     }
                     bounds[iteration++] = bound;
                     if (Math.Abs(bound - previous) < Tolerance)
@@ -229,7 +237,7 @@ public sealed class GaussianMixture
                         break;
                     }
                 }
-                if (iteration > 0) onDevice?.Download(theta);
+                if (iteration > 0) onDevice?.Download(theta.Weights, theta.Means, theta.Covariances, theta.PrecisionsCholesky);
                 // scikit-learn keeps the last run when max_iter == 0 (its bound stays -inf), else the largest bound.
                 if (MaxIterations == 0 || best == null || bound > bestBound)
                 {
@@ -248,8 +256,8 @@ public sealed class GaussianMixture
             LowerBound = bestBound;
             _lowerBounds = bestBounds;
             if (!predict) return null;
-            ws.Score(_fitted);
-            return ArgMax(ws.Responsibilities, k, rows);
+            em.Score(_fitted.Weights, _fitted.Means, _fitted.PrecisionsCholesky);
+            return ArgMax(em.Responsibilities, k, rows);
         }
     }
 
@@ -257,12 +265,12 @@ public sealed class GaussianMixture
     /// Starting parameters: responsibilities by <see cref="Initialization"/>, then one M-step from them (weights
     /// N_k / N), then the explicit starting values on top (scikit-learn's <c>_initialize_parameters</c>).
     /// </summary>
-    private void Initialize(EmWorkspace ws, MixtureParameters theta, ReadOnlySpan<double> x, int rows, int d, Random random)
+    private void Initialize(MixtureEStep em, MixtureStatistics stats, MixtureMStep mStep, MixtureParameters theta, ReadOnlySpan<double> x, int rows, int d, Random random)
     {
         int k = Components;
         if (WeightsInit == null || MeansInit == null || PrecisionsInit == null)
         {
-            Span<double> r = ws.ResponsibilitiesForInit;
+            Span<double> r = em.Responsibilities;
             r.Clear();
             switch (Initialization)
             {
@@ -292,8 +300,8 @@ public sealed class GaussianMixture
                     }
                     break;
             }
-            ws.Accumulate();
-            ws.Maximization(theta, RegCovar, weightsOverRows: true, computePrecisions: PrecisionsInit == null);
+            em.Accumulate(stats);
+            mStep.Maximization(em, stats, theta, RegCovar, weightsOverRows: true, computePrecisions: PrecisionsInit == null);
         }
         WeightsInit?.CopyTo(theta.Weights, 0);
         MeansInit?.CopyTo(theta.Means, 0);
@@ -323,7 +331,7 @@ public sealed class GaussianMixture
     }
 
     /// <summary>log p(x) of each row, logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)).</summary>
-    public double[] ScoreSamples(ReadOnlySpan<double> x, int rows, int columns) => Evaluate(x, rows, columns).LogNorm.ToArray();
+    public double[] ScoreSamples(ReadOnlySpan<double> x, int rows, int columns) => Evaluate(x, rows, columns).LogDensities.ToArray();
 
     /// <summary>The mean log-likelihood of the rows, (1/N) sum_i log p(x_i).</summary>
     public double Score(ReadOnlySpan<double> x, int rows, int columns) => ScoreSamples(x, rows, columns).Average();
@@ -336,18 +344,18 @@ public sealed class GaussianMixture
     public double Aic(ReadOnlySpan<double> x, int rows, int columns)
         => -2 * Score(x, rows, columns) * rows + 2.0 * ParameterCount;
 
-    private unsafe EmWorkspace Evaluate(ReadOnlySpan<double> x, int rows, int columns)
+    private unsafe MixtureEStep Evaluate(ReadOnlySpan<double> x, int rows, int columns)
     {
         MixtureParameters theta = Fitted;
         MixtureChecks.Data(x, rows, columns);
         if (columns != theta.D)
             throw new ArgumentException($"x has {columns} columns, but the mixture was fitted to {theta.D}.", nameof(columns));
-        // The workspace reads x only inside Score; what it returns lives in its own arrays.
+        // The CPU E-step reads x only inside Score; what it returns lives in its own arrays.
         fixed (double* px = x)
         {
-            var ws = new EmWorkspace(theta.Type, theta.K, theta.D, px, rows, scoring: true);
-            ws.Score(theta);
-            return ws;
+            MixtureEStep em = Device.Cpu.Backend.Mixture((MixtureCovariance)theta.Type, theta.K, theta.D, px, rows, scoring: true);
+            em.Score(theta.Weights, theta.Means, theta.PrecisionsCholesky);
+            return em;
         }
     }
 

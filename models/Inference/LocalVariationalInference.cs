@@ -159,7 +159,7 @@ public static class LocalVariationalInference
     {
         Tensor c;
         using (TensorScope.Suspend()) c = Tensor.Zeros(t.Shape, t.DType);
-        c.Backend.Copy(t, c, accumulate: false);
+        c.Device.Backend.Copy(t, c, accumulate: false);
         return c.RequireGrad();
     }
 }

@@ -1,4 +1,6 @@
 using Engine.Devices;
+using Engine.Kernels;
+using Engine.Mixtures;
 using Engine.Models.Gmm;
 
 namespace Engine.Tests.Gpu;
@@ -53,7 +55,7 @@ public class GmmDeviceTests
             yield return new TestCaseData(type, 67, 1, 1, 1 << 22).SetName($"One iteration: {type}, N=67 D=1 K=1");
             yield return new TestCaseData(type, 70, 5, 2, 1 << 22).SetName($"One iteration: {type}, N=70 D=5 K=2");
         }
-        // D >= 16: the CPU splits the rows of its stacked factors in two (EmWorkspace.Prepare); the Cholesky group is
+        // D >= 16: the CPU splits the rows of its stacked factors in two (CpuMixtureEStep.Prepare); the Cholesky group is
         // narrower than D's power of two.
         yield return new TestCaseData(CovarianceType.Full, 67, 17, 2, 1 << 22).SetName("One iteration: Full, N=67 D=17 K=2");
         yield return new TestCaseData(CovarianceType.Tied, 67, 17, 2, 1 << 22).SetName("One iteration: Tied, N=67 D=17 K=2");
@@ -75,19 +77,21 @@ public class GmmDeviceTests
         {
             fixed (double* px = x)
             {
-                var ws = new EmWorkspace(type, k, d, px, n);
-                cpuBound = ws.Expectation(cpu);
-                ws.Maximization(cpu, reg);
+                using MixtureEStep em = Device.Cpu.Backend.Mixture((MixtureCovariance)type, k, d, px, n);
+                var stats = new MixtureStatistics((MixtureCovariance)type, k, d);
+                em.Expectation(cpu.Weights, cpu.Means, cpu.PrecisionsCholesky, stats);
+                cpuBound = stats.MeanLogLikelihood;
+                new MixtureMStep(type, k, d).Maximization(em, stats, cpu, reg);
             }
         }
 
         var device = GpuTestDevice.Device;
-        int saved = DeviceEm.BlockBudget;
-        DeviceEm.BlockBudget = budget;
+        int saved = IlgpuMixtureIterations.BlockBudget;
+        IlgpuMixtureIterations.BlockBudget = budget;
         try
         {
-            using var em = new DeviceEm(device, type, k, d, x, n, reg);
-            em.Upload(start);
+            using var em = new IlgpuMixtureIterations(device, (MixtureCovariance)type, k, d, x, n, reg);
+            em.Upload(start.Weights, start.Means, start.Covariances, start.PrecisionsCholesky);
             device.Synchronize();
             device.ResetTransfers();
             em.Expectation();
@@ -100,12 +104,12 @@ public class GmmDeviceTests
             Assert.That(bound, Is.EqualTo(cpuBound).Within(Rtol * Math.Abs(cpuBound)), "lower bound");
 
             var gpu = new MixtureParameters(type, k, d);
-            em.Download(gpu);
+            em.Download(gpu.Weights, gpu.Means, gpu.Covariances, gpu.PrecisionsCholesky);
             AssertSameParameters(gpu, cpu, type.ToString());
         }
         finally
         {
-            DeviceEm.BlockBudget = saved;
+            IlgpuMixtureIterations.BlockBudget = saved;
         }
     }
 
@@ -134,9 +138,9 @@ public class GmmDeviceTests
 
         // The data and the parameters up once, one status read per iteration, the parameters down once.
         long parameterBytes = sizeof(double) * (k + k * d + 2L * gpu.Covariances.Length);
-        Assert.That(t.ToDevice, Is.EqualTo(1 + DeviceEm.ParameterCopies), "uploads");
+        Assert.That(t.ToDevice, Is.EqualTo(1 + MixtureIterations.ParameterCopies), "uploads");
         Assert.That(t.BytesToDevice, Is.EqualTo(sizeof(double) * n * d + parameterBytes), "bytes uploaded");
-        Assert.That(t.ToHost, Is.EqualTo(gpu.Iterations + DeviceEm.ParameterCopies), "reads");
+        Assert.That(t.ToHost, Is.EqualTo(gpu.Iterations + MixtureIterations.ParameterCopies), "reads");
         Assert.That(t.BytesToHost, Is.EqualTo(gpu.Iterations * 3L * sizeof(double) + parameterBytes), "bytes read");
     }
 

@@ -1,11 +1,13 @@
 using System.Numerics.Tensors;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
 
-namespace Engine.Models.Gmm;
+namespace Engine.Mixtures;
 
 /// <summary>
-/// The E-step and the sufficient statistics of the M-step over a fixed data set, in blocks of rows, with every
-/// buffer allocated once (a fit runs its iterations without managed allocations).
+/// The CPU's <see cref="MixtureEStep"/>: the E-step and the sufficient statistics of the M-step over a fixed chunk of
+/// rows, in blocks of rows, with every buffer allocated once (a fit runs its iterations without managed allocations).
+/// The M-step formulas that read the statistics are the model's.
 /// </summary>
 /// <remarks>
 /// <para>E-step (Bishop, PRML 9.23; the lecture's q(z) = p(z | x; theta)): for each block the weighted log-densities
@@ -34,7 +36,7 @@ namespace Engine.Models.Gmm;
 /// for which a GEMM's result does not depend on how it splits a product over threads either (with other factors
 /// its whole and edge tiles round alpha AB + beta C differently).</para>
 /// </remarks>
-internal sealed unsafe class EmWorkspace : IParallelPart
+internal sealed unsafe class CpuMixtureEStep : MixtureEStep, IParallelPart
 {
     private enum Pass { Expectation, Accumulate, Score, Scatter }
 
@@ -53,15 +55,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// <summary>Most parts the rows are split into (the most threads a pass can use).</summary>
     internal const int MaxParts = 16;
 
-    /// <summary>scikit-learn adds 10 machine epsilons to every N_k so an empty component divides by a tiny number, not zero.</summary>
-    private const double EmptyGuard = 10 * 2.220446049250313e-16;
-
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
     /// <summary>Smallest argument passed to exp in the responsibilities (see LogSumExpAndResponsibilities).</summary>
     private const double MinExponent = -700;
 
-    private readonly CovarianceType _type;
     private readonly int _k, _d, _n, _width, _coef, _eRows, _sRows, _parts, _blocks, _split;
     private readonly double* _x;
     private readonly double[] _resp;
@@ -70,12 +68,11 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     private readonly double[]? _xtx;
     private readonly double[] _rowNorms;
     private readonly double[] _nk, _stats;
-    private readonly double[] _chol, _inverse, _scaledMeans;
     private readonly PartSums[] _sums;
     private readonly Scratch[] _scratch;
     private readonly int[] _scratchBusy;
     private Pass _pass;
-    private double[] _means = [];
+    private readonly double[] _means;
 
     /// <summary>One part's partial statistics, reduced in part order after each pass.</summary>
     private sealed class PartSums
@@ -92,9 +89,9 @@ internal sealed unsafe class EmWorkspace : IParallelPart
 
     /// <param name="x">The data, N x D row-major; must stay pinned while the workspace is used.</param>
     /// <param name="scoring">Keep log p(x_i) per row (for ScoreSamples) instead of only their sum.</param>
-    public EmWorkspace(CovarianceType type, int components, int dimensions, double* x, int rows, bool scoring = false)
+    public CpuMixtureEStep(MixtureCovariance type, int components, int dimensions, double* x, int rows, bool scoring = false)
+        : base(type, components, dimensions, rows)
     {
-        _type = type;
         _k = components;
         _d = dimensions;
         _n = rows;
@@ -103,23 +100,23 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         // types' E-step coefficients [-2 mu prec | prec].
         _width = type switch
         {
-            CovarianceType.Diagonal => 2 * _d,
-            CovarianceType.Spherical => _d + 1,
+            MixtureCovariance.Diagonal => 2 * _d,
+            MixtureCovariance.Spherical => _d + 1,
             _ => _d,
         };
-        _coef = type == CovarianceType.Diagonal ? 2 * _d : _d + 1;
-        _eRows = type == CovarianceType.Full
+        _coef = type == MixtureCovariance.Diagonal ? 2 * _d : _d + 1;
+        _eRows = type == MixtureCovariance.Full
             ? Math.Clamp(FullBlockBudget / (_k * _d) / 8 * 8, 8, BlockRows)
             : BlockRows;
         // The full scatter pass holds K x D values per row (R o (X - mu_k) for every k), kept within L2.
-        _sRows = type == CovarianceType.Full ? Math.Clamp(ScatterBudget / (_k * _d) / 8 * 8, 8, BlockRows) : BlockRows;
+        _sRows = type == MixtureCovariance.Full ? Math.Clamp(ScatterBudget / (_k * _d) / 8 * 8, 8, BlockRows) : BlockRows;
         // C^T is lower triangular: rows j < split of the stacked C_k^T only touch columns < split (see Prepare).
         _split = _d >= 16 ? _d / 2 : _d;
         // The partition (see the remarks): whole E-step blocks per part, so the blocks are those of one part; a part
         // has at least stats / D rows, so all parts' partial statistics together hold no more values than the data.
         _blocks = (rows + _eRows - 1) / _eRows;
-        long work = (long)rows * _k * _d * (type == CovarianceType.Full ? _d : 1);
-        long stats = _k + (long)_k * _width + (type == CovarianceType.Full ? (long)_k * _d * _d + _k * _d : 0);
+        long work = (long)rows * _k * _d * (type == MixtureCovariance.Full ? _d : 1);
+        long stats = _k + (long)_k * _width + (type == MixtureCovariance.Full ? (long)_k * _d * _d + _k * _d : 0);
         long minBlocks = Math.Max(1, (stats + (long)_d * _eRows - 1) / ((long)_d * _eRows));
         _parts = work >= ParallelWork ? (int)Math.Clamp(_blocks / minBlocks, 1, MaxParts) : 1;
 
@@ -127,18 +124,16 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         if (scoring) _logNorm = new double[rows];
         _a = new double[type switch
         {
-            CovarianceType.Full => _k * _d * _d,
-            CovarianceType.Tied => _d * _d,
+            MixtureCovariance.Full => _k * _d * _d,
+            MixtureCovariance.Tied => _d * _d,
             _ => _k * _coef,
         }];
         _c = new double[_k * _d];
         _constK = new double[_k];
         _nk = new double[_k];
         _stats = new double[_k * _width];
-        _chol = new double[_d * _d];
-        _inverse = new double[_d * _d];
-        _scaledMeans = type == CovarianceType.Tied ? new double[_k * _d] : [];
-        if (type == CovarianceType.Tied && !scoring)
+        _means = type == MixtureCovariance.Full && !scoring ? new double[_k * _d] : [];
+        if (type == MixtureCovariance.Tied && !scoring)
         {
             // X^T X does not change between iterations (scikit-learn recomputes it in every M-step).
             _xtx = new double[_d * _d];
@@ -147,7 +142,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         }
 
         // |x_i|^2 does not change between iterations: the spherical E-step and M-step read it from here.
-        _rowNorms = type == CovarianceType.Spherical ? new double[rows] : [];
+        _rowNorms = type == MixtureCovariance.Spherical ? new double[rows] : [];
         for (int i = 0; i < _rowNorms.Length; i++)
         {
             var xi = new ReadOnlySpan<double>(_x + (long)i * _d, _d);
@@ -158,7 +153,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         for (int p = 0; p < _parts; p++)
         {
             var s = new PartSums { Nk = new double[_k], Stats = new double[_k * _width] };
-            if (type == CovarianceType.Full && !scoring)
+            if (type == MixtureCovariance.Full && !scoring)
             {
                 s.Scatter = new double[_k * _d * _d];
                 s.Residual = new double[_k * _d];
@@ -178,16 +173,16 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 Sum = new double[_eRows],
                 Tmp = new double[_eRows],
             };
-            if (type == CovarianceType.Full)
+            if (type == MixtureCovariance.Full)
             {
                 s.Y = new double[_k * _d * _eRows];
                 if (!scoring) s.W = new double[_sRows * _k * _d];
             }
-            else if (type == CovarianceType.Tied)
+            else if (type == MixtureCovariance.Tied)
             {
                 s.Y = new double[_d * _eRows];
             }
-            else if (type == CovarianceType.Diagonal)
+            else if (type == MixtureCovariance.Diagonal)
             {
                 s.Z = new double[_eRows * _d];
             }
@@ -195,184 +190,104 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         }
     }
 
-    public int Rows => _n;
+    /// <inheritdoc/>
+    public override Span<double> Responsibilities => _resp;
 
-    /// <summary>Responsibilities, K x N component-major (row k holds r_ik for every point i).</summary>
-    public ReadOnlySpan<double> Responsibilities => _resp;
-
-    /// <summary>Writable responsibilities, for initializations that set them directly.</summary>
-    public Span<double> ResponsibilitiesForInit => _resp;
-
-    /// <summary>log p(x_i) of every row after <see cref="Score"/>.</summary>
-    public ReadOnlySpan<double> LogNorm => _logNorm;
+    /// <inheritdoc/>
+    public override ReadOnlySpan<double> LogDensities => _logNorm;
 
     /// <summary>Number of parts (chunks of rows) the passes are split into; a function of the data size only.</summary>
     public int Parts => _parts;
 
-    /// <summary>
-    /// E-step for <paramref name="theta"/> plus the M-step statistics: returns the mean log-likelihood
-    /// (1/N) sum_i log p(x_i; theta), the ELBO at q(z) = p(z | x; theta).
-    /// </summary>
-    public double Expectation(MixtureParameters theta)
+    /// <inheritdoc/>
+    public override void Expectation(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> precisionsCholesky, MixtureStatistics statistics)
     {
-        Prepare(theta);
+        CheckParameters(weights, means, precisionsCholesky);
+        CheckStatistics(statistics);
+        Prepare(weights, means, precisionsCholesky);
         Run(Pass.Expectation);
-        double total = 0;
-        foreach (var s in _sums) total += s.LogLikelihood;
-        return total / _n;
+        Reduce(statistics);
     }
 
-    /// <summary>Statistics of the M-step from responsibilities already in place (initialization).</summary>
-    public void Accumulate() => Run(Pass.Accumulate);
-
-    /// <summary>E-step only: responsibilities and log p(x_i) for every row (prediction and scoring).</summary>
-    public void Score(MixtureParameters theta)
+    /// <inheritdoc/>
+    public override void Accumulate(MixtureStatistics statistics)
     {
-        Prepare(theta);
+        CheckStatistics(statistics);
+        Run(Pass.Accumulate);
+        Reduce(statistics);
+    }
+
+    /// <inheritdoc/>
+    public override void Score(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> precisionsCholesky)
+    {
+        CheckParameters(weights, means, precisionsCholesky);
+        Prepare(weights, means, precisionsCholesky);
         Run(Pass.Score);
     }
 
     /// <summary>
-    /// M-step from the accumulated statistics: N_k, means, covariances (+ reg on the diagonal) and the precision
-    /// factors. Weights are N_k / N when <paramref name="weightsOverRows"/> (scikit-learn's initialization) and
-    /// N_k / sum N_k otherwise. The precision factors are skipped when explicit ones will replace them.
+    /// Sums the parts' N_k, moments and log-likelihoods in part order (N_k and the moments from zero, as the M-step
+    /// always did) into <paramref name="statistics"/>; tied covariances take X^T X as their second moments.
     /// </summary>
-    /// <exception cref="CovarianceNotPositiveDefiniteException">A covariance has no Cholesky factor.</exception>
-    public void Maximization(MixtureParameters theta, double regCovar, bool weightsOverRows = false, bool computePrecisions = true)
+    private void Reduce(MixtureStatistics statistics)
     {
         int k = _k, d = _d, w = _width;
         Array.Clear(_nk);
         Array.Clear(_stats);
+        double total = 0;
         foreach (var s in _sums)
         {
             TensorPrimitives.Add(_nk, s.Nk, _nk);
             TensorPrimitives.Add(_stats, s.Stats, _stats);
+            total += s.LogLikelihood;
         }
-        double nkSum = 0;
-        for (int c = 0; c < k; c++)
+        statistics.Rows = _n;
+        statistics.LogLikelihood = total;
+        _nk.CopyTo(statistics.Nk, 0);
+        for (int c = 0; c < k; c++) _stats.AsSpan(c * w, d).CopyTo(statistics.FirstMoments.AsSpan(c * d, d));
+        switch (Type)
         {
-            _nk[c] += EmptyGuard;
-            nkSum += _nk[c];
-            TensorPrimitives.Divide(_stats.AsSpan(c * w, d), _nk[c], theta.Means.AsSpan(c * d, d));
-        }
-        double[] cov = theta.Covariances;
-        switch (_type)
-        {
-            case CovarianceType.Full:
-                _means = theta.Means;
-                Run(Pass.Scatter);
-                _means = [];
-                // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles
-                // (ScatterBlock's layout), centring the second factor: S[j, l] - e_j mu_l.
-                double[] sum = _sums[0].Scatter, residual = _sums[0].Residual;
-                for (int p = 1; p < _sums.Length; p++)
-                {
-                    TensorPrimitives.Add(sum, _sums[p].Scatter, sum);
-                    TensorPrimitives.Add(residual, _sums[p].Residual, residual);
-                }
-                int h = _split, low = d - h;
-                for (int c = 0; c < k; c++)
-                {
-                    Span<double> sc = cov.AsSpan(c * d * d, d * d);
-                    ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
-                    for (int j = 0; j < d; j++)
-                    {
-                        ReadOnlySpan<double> row = j < h ? sum.AsSpan((c * h + j) * h, j + 1) : sum.AsSpan(k * h * h + (c * low + j - h) * d, j + 1);
-                        double e = j < h ? residual[c * h + j] : residual[k * h + c * low + j - h];
-                        for (int l = 0; l <= j; l++) sc[j * d + l] = (row[l] - e * mu[l]) / _nk[c];
-                    }
-                    Symmetrize(sc, d, regCovar);
-                }
+            case MixtureCovariance.Diagonal:
+                for (int c = 0; c < k; c++) _stats.AsSpan(c * w + d, d).CopyTo(statistics.SecondMoments.AsSpan(c * d, d));
                 break;
-            case CovarianceType.Tied:
-                // Sigma = (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k + reg I.
-                for (int c = 0; c < k; c++)
-                    TensorPrimitives.Multiply(theta.Means.AsSpan(c * d, d), _nk[c], _scaledMeans.AsSpan(c * d, d));
-                _xtx!.AsSpan().CopyTo(cov);
-                Gemm.Compute(true, false, d, d, k, -1.0, _scaledMeans, d, theta.Means, d, 1.0, cov, d);
-                TensorPrimitives.Divide(cov, nkSum, cov);
-                Symmetrize(cov, d, regCovar);
+            case MixtureCovariance.Spherical:
+                for (int c = 0; c < k; c++) statistics.SecondMoments[c] = _stats[c * w + d];
                 break;
-            case CovarianceType.Diagonal:
-                // sigma_kj^2 = E_r[x_j^2] - 2 mu_kj E_r[x_j] + mu_kj^2 + reg (scikit-learn's expression).
-                for (int c = 0; c < k; c++)
-                {
-                    for (int j = 0; j < d; j++)
-                    {
-                        double mu = theta.Means[c * d + j];
-                        double avgX2 = _stats[c * w + d + j] / _nk[c];
-                        cov[c * d + j] = avgX2 - 2 * (mu * mu) + mu * mu + regCovar;
-                    }
-                }
-                break;
-            case CovarianceType.Spherical:
-                // The mean over j of the diagonal variances: (E_r[|x|^2] - |mu_k|^2) / D + reg.
-                for (int c = 0; c < k; c++)
-                {
-                    ReadOnlySpan<double> mu = theta.Means.AsSpan(c * d, d);
-                    double avgX2 = _stats[c * w + d] / _nk[c];
-                    double mu2 = TensorPrimitives.Dot(mu, mu);
-                    cov[c] = (avgX2 - 2 * mu2 + mu2) / d + regCovar;
-                }
-                break;
-        }
-        double norm = weightsOverRows ? _n : nkSum;
-        for (int c = 0; c < k; c++) theta.Weights[c] = _nk[c] / norm;
-        if (computePrecisions) ComputePrecisionCholesky(theta, regCovar);
-    }
-
-    /// <summary>
-    /// C = (L^-1)^T from the Cholesky factor L of each covariance, so Sigma^-1 = C C^T; or 1 / sigma for the
-    /// diagonal types.
-    /// </summary>
-    public void ComputePrecisionCholesky(MixtureParameters theta, double regCovar)
-    {
-        int d = _d, dd = d * d;
-        double[] cov = theta.Covariances, pc = theta.PrecisionsCholesky;
-        switch (_type)
-        {
-            case CovarianceType.Full:
-            case CovarianceType.Tied:
-                int count = _type == CovarianceType.Full ? _k : 1;
-                for (int c = 0; c < count; c++)
-                {
-                    cov.AsSpan(c * dd, dd).CopyTo(_chol);
-                    int bad = LinearAlgebra.TryCholesky(_chol, d);
-                    if (bad >= 0)
-                    {
-                        throw new CovarianceNotPositiveDefiniteException(_type == CovarianceType.Full ? c : null, _type, regCovar,
-                            $"its Cholesky factorization breaks down at dimension {bad} of {d}");
-                    }
-                    LinearAlgebra.InvertLower(_chol, d, _inverse);
-                    Span<double> dst = pc.AsSpan(c * dd, dd);
-                    for (int i = 0; i < d; i++)
-                        for (int j = 0; j < d; j++)
-                            dst[i * d + j] = _inverse[j * d + i];
-                }
+            case MixtureCovariance.Tied:
+                if (_xtx is null) Array.Clear(statistics.SecondMoments); else _xtx.CopyTo(statistics.SecondMoments, 0);
                 break;
             default:
-                for (int i = 0; i < cov.Length; i++)
-                {
-                    double v = cov[i];
-                    if (!(v > 0) || double.IsPositiveInfinity(v))
-                    {
-                        int comp = _type == CovarianceType.Diagonal ? i / d : i;
-                        string where = _type == CovarianceType.Diagonal ? $"the variance of dimension {i % d} is {v:G4}" : $"its variance is {v:G4}";
-                        throw new CovarianceNotPositiveDefiniteException(comp, _type, regCovar, where);
-                    }
-                    pc[i] = 1.0 / Math.Sqrt(v);
-                }
+                Array.Clear(statistics.SecondMoments);
+                Array.Clear(statistics.Residuals);
                 break;
         }
     }
 
-    /// <summary>Copies the lower triangle onto the upper (sums of W^T W are symmetric up to rounding) and adds reg.</summary>
-    private static void Symmetrize(Span<double> a, int d, double reg)
+    /// <inheritdoc/>
+    public override void Scatter(ReadOnlySpan<double> means, MixtureStatistics statistics)
     {
-        for (int i = 0; i < d; i++)
+        CheckScatter(means, statistics);
+        if (_means.Length == 0) throw new InvalidOperationException("This E-step was made for scoring, which takes no scatter pass.");
+        int k = _k, d = _d;
+        means.CopyTo(_means);
+        Run(Pass.Scatter);
+        // Sum the parts' scatters and residuals (in part order), then unpack the lower triangles (ScatterBlock's layout).
+        double[] sum = _sums[0].Scatter, residual = _sums[0].Residual;
+        for (int p = 1; p < _sums.Length; p++)
         {
-            for (int j = 0; j < i; j++) a[j * d + i] = a[i * d + j];
-            a[i * d + i] += reg;
+            TensorPrimitives.Add(sum, _sums[p].Scatter, sum);
+            TensorPrimitives.Add(residual, _sums[p].Residual, residual);
+        }
+        int h = _split, low = d - h;
+        double[] scatter = statistics.SecondMoments, residuals = statistics.Residuals;
+        for (int c = 0; c < k; c++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                ReadOnlySpan<double> row = j < h ? sum.AsSpan((c * h + j) * h, j + 1) : sum.AsSpan(k * h * h + (c * low + j - h) * d, j + 1);
+                row.CopyTo(scatter.AsSpan((c * d + j) * d, j + 1));
+                residuals[c * d + j] = j < h ? residual[c * h + j] : residual[k * h + c * low + j - h];
+            }
         }
     }
 
@@ -380,20 +295,19 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     /// The per-iteration constants of the E-step: the stacked C_k^T (or the [-2 mu prec, prec] rows), C_k^T mu_k
     /// and log pi_k + log det C_k - D/2 log 2 pi (- 1/2 sum mu^2 prec for the diagonal types).
     /// </summary>
-    private void Prepare(MixtureParameters theta)
+    private void Prepare(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> pc)
     {
         int k = _k, d = _d, dd = d * d, w = _coef;
-        double[] pc = theta.PrecisionsCholesky, means = theta.Means;
         double logNormalizer = -d * HalfLog2Pi;
-        switch (_type)
+        switch (Type)
         {
-            case CovarianceType.Full:
-            case CovarianceType.Tied:
+            case MixtureCovariance.Full:
+            case MixtureCovariance.Tied:
                 // C_f is upper triangular, so row j of C_f^T (column j of C_f) is zero beyond column j. The stacked
                 // rows are split in two groups: "top" rows j < h read only the first h coordinates of x
                 // (count*h x h, at the start of _a), "bottom" rows j >= h read all D (count*(D-h) x D, after them).
                 // That skips a quarter of the multiply-adds of a dense [C_1 .. C_K]^T X^T.
-                int count = _type == CovarianceType.Full ? k : 1, h = _split;
+                int count = Type == MixtureCovariance.Full ? k : 1, h = _split;
                 int bottom = count * h * h;
                 for (int f = 0; f < count; f++)
                 {
@@ -405,7 +319,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 }
                 for (int c = 0; c < k; c++)
                 {
-                    int f = _type == CovarianceType.Full ? c : 0;
+                    int f = Type == MixtureCovariance.Full ? c : 0;
                     double logDet = 0;
                     for (int j = 0; j < d; j++)
                     {
@@ -414,10 +328,10 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                         for (int i = 0; i <= j; i++) cj += pc[f * dd + i * d + j] * means[c * d + i];
                         _c[c * d + j] = cj;
                     }
-                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + logDet;
+                    _constK[c] = Math.Log(weights[c]) + logNormalizer + logDet;
                 }
                 break;
-            case CovarianceType.Diagonal:
+            case MixtureCovariance.Diagonal:
                 for (int c = 0; c < k; c++)
                 {
                     double logDet = 0, muPrecMu = 0;
@@ -429,17 +343,17 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                         _a[c * w + j] = -2 * mu * prec;
                         _a[c * w + d + j] = prec;
                     }
-                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + logDet - 0.5 * muPrecMu;
+                    _constK[c] = Math.Log(weights[c]) + logNormalizer + logDet - 0.5 * muPrecMu;
                 }
                 break;
-            case CovarianceType.Spherical:
+            case MixtureCovariance.Spherical:
                 for (int c = 0; c < k; c++)
                 {
                     double chol = pc[c], prec = chol * chol;
-                    ReadOnlySpan<double> mu = means.AsSpan(c * d, d);
+                    ReadOnlySpan<double> mu = means.Slice(c * d, d);
                     TensorPrimitives.Multiply(mu, -2 * prec, _a.AsSpan(c * w, d));
                     _a[c * w + d] = prec;
-                    _constK[c] = Math.Log(theta.Weights[c]) + logNormalizer + d * Math.Log(chol) - 0.5 * prec * TensorPrimitives.Dot(mu, mu);
+                    _constK[c] = Math.Log(weights[c]) + logNormalizer + d * Math.Log(chol) - 0.5 * prec * TensorPrimitives.Dot(mu, mu);
                 }
                 break;
         }
@@ -499,8 +413,8 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         int d = _d, w = _width, n = _n;
         var xb = new ReadOnlySpan<double>(_x + (long)r0 * d, rows * d);
         // Diagonal covariances also need the squares x^2 of the block (one contiguous product).
-        Span<double> squares = _type == CovarianceType.Diagonal ? t.Z.AsSpan(0, rows * d) : default;
-        if (_type == CovarianceType.Diagonal) TensorPrimitives.Multiply(xb, xb, squares);
+        Span<double> squares = Type == MixtureCovariance.Diagonal ? t.Z.AsSpan(0, rows * d) : default;
+        if (Type == MixtureCovariance.Diagonal) TensorPrimitives.Multiply(xb, xb, squares);
 
         if (_pass != Pass.Accumulate)
         {
@@ -513,12 +427,12 @@ internal sealed unsafe class EmWorkspace : IParallelPart
         ReadOnlySpan<double> rb = _resp.AsSpan(r0);
         for (int c = 0; c < _k; c++) s.Nk[c] += TensorPrimitives.Sum(rb.Slice(c * n, rows));
         Gemm.Compute(false, false, _k, d, rows, 1.0, rb, n, xb, d, 1.0, s.Stats, w);
-        if (_type == CovarianceType.Diagonal)
+        if (Type == MixtureCovariance.Diagonal)
         {
             // Second moments per dimension, R_b (X_b o X_b), in columns D.. of the statistics.
             Gemm.Compute(false, false, _k, d, rows, 1.0, rb, n, squares, d, 1.0, s.Stats.AsSpan(d), w);
         }
-        else if (_type == CovarianceType.Spherical)
+        else if (Type == MixtureCovariance.Spherical)
         {
             ReadOnlySpan<double> norms = _rowNorms.AsSpan(r0, rows);
             for (int c = 0; c < _k; c++) s.Stats[c * w + d] += TensorPrimitives.Dot(rb.Slice(c * n, rows), norms);
@@ -534,21 +448,21 @@ internal sealed unsafe class EmWorkspace : IParallelPart
     {
         int k = _k, d = _d, ld = _eRows, w = _coef;
         Span<double> l = s.L;
-        switch (_type)
+        switch (Type)
         {
-            case CovarianceType.Full:
-            case CovarianceType.Tied:
+            case MixtureCovariance.Full:
+            case MixtureCovariance.Tied:
             {
                 // Y = [C_1 .. C_K]^T X_b^T: row (f, j) is coordinate j of C_f^T x_i for every i, in the two row
                 // groups of Prepare (top rows from the first h coordinates only).
-                int count = _type == CovarianceType.Full ? k : 1, h = _split, low = d - h;
+                int count = Type == MixtureCovariance.Full ? k : 1, h = _split, low = d - h;
                 Span<double> yTop = s.Y.AsSpan(0, count * h * ld), yBottom = s.Y.AsSpan(count * h * ld);
                 Gemm.Compute(false, true, count * h, rows, h, 1.0, _a, h, xb, d, 0.0, yTop, ld);
                 if (low > 0) Gemm.Compute(false, true, count * low, rows, d, 1.0, _a.AsSpan(count * h * h), d, xb, d, 0.0, yBottom, ld);
                 for (int c = 0; c < k; c++)
                 {
                     Span<double> lc = l.Slice(c * ld, rows);
-                    int f = _type == CovarianceType.Full ? c : 0;
+                    int f = Type == MixtureCovariance.Full ? c : 0;
                     MixtureMath.SquaredDistances(yTop[(f * h * ld)..], ld, _c.AsSpan(c * d, h), lc, accumulate: false);
                     if (low > 0) MixtureMath.SquaredDistances(yBottom[(f * low * ld)..], ld, _c.AsSpan(c * d + h, low), lc, accumulate: true);
                     TensorPrimitives.Multiply(lc, -0.5, lc);
@@ -556,7 +470,7 @@ internal sealed unsafe class EmWorkspace : IParallelPart
                 }
                 break;
             }
-            case CovarianceType.Diagonal:
+            case MixtureCovariance.Diagonal:
                 // -1/2 [(-2 mu prec) . x + prec . x^2] + const for all components: two products.
                 Gemm.Compute(false, true, k, rows, d, -0.5, _a, w, xb, d, 0.0, l, ld);
                 Gemm.Compute(false, true, k, rows, d, -0.5, _a.AsSpan(d), w, squares, d, 1.0, l, ld);

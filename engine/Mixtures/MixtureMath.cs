@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Engine.Models.Gmm;
+namespace Engine.Mixtures;
 
 /// <summary>
 /// The two loops of the EM hot path that <see cref="System.Numerics.Tensors.TensorPrimitives"/> would need several

@@ -1,15 +1,16 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Engine.Devices;
+using Engine.Kernels;
 using Engine.Kernels.Cpu;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Models.Gmm;
+namespace Engine.Mixtures;
 
 /// <summary>
 /// EM iterations of a Gaussian mixture on an <see cref="IlgpuDevice"/>: the data are uploaded once, then every E-step
 /// and M-step is a sequence of device kernels (<see cref="MixtureKernels"/> and the device GEMM) on buffers that stay
-/// on the device. The CPU twin is <see cref="EmWorkspace"/>; the formulas are the same, term for term.
+/// on the device. The CPU twin is <see cref="CpuMixtureEStep"/> with the model's M-step; the formulas are the same, term for term.
 /// </summary>
 /// <remarks>
 /// <para>Host copies, all counted on the device: the constructor uploads X (one copy); <see cref="Upload"/> the
@@ -21,7 +22,7 @@ namespace Engine.Models.Gmm;
 /// <para>Full and tied covariances go through products with blocks of rows (C^T X_b^T in the E-step, the scatter
 /// W_b^T X_b in the M-step) whose scratch is at most <see cref="BlockBudget"/> doubles.</para>
 /// </remarks>
-internal sealed class DeviceEm : IDisposable
+internal sealed class IlgpuMixtureIterations : MixtureIterations
 {
     /// <summary>Doubles of the block scratch (K D per row for full covariances); tests lower it to run several blocks.</summary>
     internal static int BlockBudget = 1 << 22;
@@ -29,7 +30,7 @@ internal sealed class DeviceEm : IDisposable
     private readonly IlgpuDevice _device;
     private readonly GpuMixtureKernels _kernels;
     private readonly Accelerator _acc;
-    private readonly CovarianceType _type;
+    private readonly MixtureCovariance _type;
     private readonly MixtureDims _p;
     private readonly int _blockRows, _covLength;
     private readonly List<MemoryBuffer> _buffers = [];
@@ -41,7 +42,8 @@ internal sealed class DeviceEm : IDisposable
     private readonly double[] _statusHost = new double[3];
 
     /// <param name="x">The data, <paramref name="rows"/> x <paramref name="dimensions"/> row-major (uploaded here, once).</param>
-    public DeviceEm(IlgpuDevice device, CovarianceType type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar)
+    public IlgpuMixtureIterations(IlgpuDevice device, MixtureCovariance type, int components, int dimensions, ReadOnlySpan<double> x, int rows, double regCovar)
+        : base(type, components, dimensions, rows)
     {
         if (device.Accelerator is ILGPU.Runtime.OpenCL.CLAccelerator { Capabilities.Float64: false })
             throw new NotSupportedException($"Gaussian-mixture EM runs in float64, which this OpenCL device ({device.Accelerator.Name}) does not support. Use the CPU or a CUDA device.");
@@ -50,17 +52,17 @@ internal sealed class DeviceEm : IDisposable
         _acc = device.Accelerator;
         _type = type;
         int k = components, d = dimensions, n = rows;
-        int matrices = type switch { CovarianceType.Full => k, CovarianceType.Tied => 1, _ => 0 };
+        int matrices = type switch { MixtureCovariance.Full => k, MixtureCovariance.Tied => 1, _ => 0 };
         _p = new MixtureDims
         {
             N = n, K = k, D = d, Type = (int)type, Matrices = matrices,
-            Width = 1 + d + type switch { CovarianceType.Diagonal => d, CovarianceType.Spherical => 1, _ => 0 },
-            Coef = type == CovarianceType.Diagonal ? 2 * d : d + 1,
+            Width = 1 + d + type switch { MixtureCovariance.Diagonal => d, MixtureCovariance.Spherical => 1, _ => 0 },
+            Coef = type == MixtureCovariance.Diagonal ? 2 * d : d + 1,
             LogNormalizer = -d * (0.5 * Math.Log(2 * Math.PI)),
             Reg = regCovar,
         };
-        _covLength = MixtureParameters.CovarianceLength(type, k, d);
-        int perRow = type switch { CovarianceType.Full => k * d, CovarianceType.Tied => d, _ => 0 };
+        _covLength = MixtureStatistics.SecondMomentLength(type, k, d);
+        int perRow = type switch { MixtureCovariance.Full => k * d, MixtureCovariance.Tied => d, _ => 0 };
         _blockRows = perRow == 0 ? n : Math.Clamp(BlockBudget / perRow, 1, n);
 
         _acc.Bind();
@@ -69,9 +71,9 @@ internal sealed class DeviceEm : IDisposable
             _x = Allocate(n * d);
             _x.SubView(0, n * d).CopyFromCPU(x[..(n * d)]);
             _device.CountToDevice((long)n * d * sizeof(double));
-            _x2 = type == CovarianceType.Diagonal ? Allocate(n * d) : _x;
-            _rowNorms = type == CovarianceType.Spherical ? Allocate(n) : _x;
-            _xtx = type == CovarianceType.Tied ? Allocate(d * d) : _x;
+            _x2 = type == MixtureCovariance.Diagonal ? Allocate(n * d) : _x;
+            _rowNorms = type == MixtureCovariance.Spherical ? Allocate(n) : _x;
+            _xtx = type == MixtureCovariance.Tied ? Allocate(d * d) : _x;
 
             _weights = Allocate(k);
             _means = Allocate(k * d);
@@ -90,17 +92,17 @@ internal sealed class DeviceEm : IDisposable
             _work = Allocate(matrices > 0 ? _covLength : 1);
             _failures = AllocateInts(matrices > 0 ? matrices : _covLength);
             _block = Allocate(perRow * _blockRows);
-            _scatter = type == CovarianceType.Full ? Allocate(k * d * d) : _x;
-            _residual = type == CovarianceType.Full ? Allocate(k * d) : _x;
-            _ones = type == CovarianceType.Full ? Allocate(_blockRows) : _x;
+            _scatter = type == MixtureCovariance.Full ? Allocate(k * d * d) : _x;
+            _residual = type == MixtureCovariance.Full ? Allocate(k * d) : _x;
+            _ones = type == MixtureCovariance.Full ? Allocate(_blockRows) : _x;
 
             // What does not change between iterations: x^2 (diagonal), |x|^2 (spherical), X^T X (tied), a row of ones.
             var dense = _kernels.Dense;
-            if (type == CovarianceType.Diagonal) dense.Unary(UnaryOp.Square, _x, _x2, 0, 0);
-            if (type == CovarianceType.Spherical) _kernels.RowSquaredNorms(_x, _rowNorms, _p);
-            if (type == CovarianceType.Tied)
+            if (type == MixtureCovariance.Diagonal) dense.Unary(UnaryOp.Square, _x, _x2, 0, 0);
+            if (type == MixtureCovariance.Spherical) _kernels.RowSquaredNorms(_x, _rowNorms, _p);
+            if (type == MixtureCovariance.Tied)
                 dense.Gemm(_x, _x, _xtx, new GemmArgs<double> { M = d, N = d, K = n, Lda = d, Ldb = d, Ldc = d, TransA = 1, Alpha = 1 });
-            if (type == CovarianceType.Full) dense.Fill(_ones, 1.0);
+            if (type == MixtureCovariance.Full) dense.Fill(_ones, 1.0);
         }
         catch
         {
@@ -123,36 +125,35 @@ internal sealed class DeviceEm : IDisposable
         return b.View.BaseView;
     }
 
-    /// <summary>The number of host-device copies <see cref="Upload"/> and <see cref="Download"/> each make.</summary>
-    public const int ParameterCopies = 4;
-
-    /// <summary>Copies theta to the device (four copies).</summary>
-    public void Upload(MixtureParameters theta)
+    /// <inheritdoc/>
+    public override void Upload(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> covariances, ReadOnlySpan<double> precisionsCholesky)
     {
+        CheckParameters(weights.Length, means.Length, covariances.Length, precisionsCholesky.Length);
         _acc.Bind();
-        Put(theta.Weights, _weights);
-        Put(theta.Means, _means);
-        Put(theta.Covariances, _cov);
-        Put(theta.PrecisionsCholesky, _precChol);
+        Put(weights, _weights);
+        Put(means, _means);
+        Put(covariances, _cov);
+        Put(precisionsCholesky, _precChol);
     }
 
-    /// <summary>Copies the device's parameters into theta (four copies; waits for the enqueued kernels).</summary>
-    public void Download(MixtureParameters theta)
+    /// <inheritdoc/>
+    public override void Download(Span<double> weights, Span<double> means, Span<double> covariances, Span<double> precisionsCholesky)
     {
+        CheckParameters(weights.Length, means.Length, covariances.Length, precisionsCholesky.Length);
         _acc.Bind();
-        Get(_weights, theta.Weights);
-        Get(_means, theta.Means);
-        Get(_cov, theta.Covariances);
-        Get(_precChol, theta.PrecisionsCholesky);
+        Get(_weights, weights);
+        Get(_means, means);
+        Get(_cov, covariances);
+        Get(_precChol, precisionsCholesky);
     }
 
-    private void Put(double[] host, ArrayView<double> view)
+    private void Put(ReadOnlySpan<double> host, ArrayView<double> view)
     {
         view.SubView(0, host.Length).CopyFromCPU(host);
         _device.CountToDevice((long)host.Length * sizeof(double));
     }
 
-    private void Get(ArrayView<double> view, double[] host)
+    private void Get(ArrayView<double> view, Span<double> host)
     {
         view.SubView(0, host.Length).CopyToCPU(host);
         _device.CountToHost((long)host.Length * sizeof(double));
@@ -186,7 +187,7 @@ internal sealed class DeviceEm : IDisposable
         {
             // -1/2 [(-2 mu prec) . x (+ prec . x^2)] for all components and rows: one or two products.
             dense.Gemm(_coef, _x, _lr, new GemmArgs<double> { M = p.K, N = n, K = d, Lda = p.Coef, Ldb = d, Ldc = n, TransB = 1, Alpha = -0.5 });
-            if (_type == CovarianceType.Diagonal)
+            if (_type == MixtureCovariance.Diagonal)
             {
                 dense.Gemm(_coef, _x2, _lr, new GemmArgs<double>
                 {
@@ -210,7 +211,7 @@ internal sealed class DeviceEm : IDisposable
         int n = p.N, d = p.D, kd = p.K * d;
         _kernels.Moments(_lr, _x, _rowNorms, _momentPartial, _stats, p);
         _kernels.MeansAndWeights(_stats, _nk, _weights, _means, _cov, weightsOverRows: false, p);
-        if (_type == CovarianceType.Full)
+        if (_type == MixtureCovariance.Full)
         {
             for (int r0 = 0; r0 < n; r0 += _blockRows)
             {
@@ -226,7 +227,7 @@ internal sealed class DeviceEm : IDisposable
             }
             _kernels.FullCovariances(_scatter, _residual, _means, _nk, _cov, p);
         }
-        else if (_type == CovarianceType.Tied)
+        else if (_type == MixtureCovariance.Tied)
         {
             _kernels.TiedCovariance(_xtx, _means, _nk, _cov, p);
         }
@@ -246,19 +247,14 @@ internal sealed class DeviceEm : IDisposable
         return (_statusHost[0], (int)_statusHost[1], _statusHost[2]);
     }
 
-    /// <summary>
-    /// One EM iteration (E-step, M-step, the status read): returns the lower bound of the E-step's parameters.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">A row's log-density is not finite under any component (as the CPU).</exception>
-    /// <exception cref="CovarianceNotPositiveDefiniteException">The M-step produced a covariance that is not positive definite.</exception>
-    public double Iterate()
+    /// <inheritdoc/>
+    public override MixtureIterationStatus Iterate()
     {
         Expectation();
         Maximization();
         var (bound, failure, detail) = ReadStatus();
         if (!double.IsFinite(bound)) ThrowNonFiniteRow();
-        if (failure != 0) ThrowNotPositiveDefinite(failure - 1, detail);
-        return bound;
+        return new MixtureIterationStatus(bound, failure - 1, detail);
     }
 
     private void ThrowNonFiniteRow()
@@ -273,23 +269,7 @@ internal sealed class DeviceEm : IDisposable
             "double precision. Standardize the data (or reduce its scale), or increase RegCovar.");
     }
 
-    private void ThrowNotPositiveDefinite(int index, double detail)
-    {
-        int d = _p.D;
-        switch (_type)
-        {
-            case CovarianceType.Full:
-            case CovarianceType.Tied:
-                throw new CovarianceNotPositiveDefiniteException(_type == CovarianceType.Full ? index : null, _type, _p.Reg,
-                    $"its Cholesky factorization breaks down at dimension {(int)detail} of {d}");
-            default:
-                int comp = _type == CovarianceType.Diagonal ? index / d : index;
-                string where = _type == CovarianceType.Diagonal ? $"the variance of dimension {index % d} is {detail:G4}" : $"its variance is {detail:G4}";
-                throw new CovarianceNotPositiveDefiniteException(comp, _type, _p.Reg, where);
-        }
-    }
-
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
         foreach (var b in _buffers) b.Dispose();
         _buffers.Clear();
