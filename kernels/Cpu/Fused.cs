@@ -57,7 +57,7 @@ public static partial class Fused
             return;
         }
         // An exp per element (and a log per block of them): large batches (the k-sample likelihood of an evaluation) split their rows
-        // over the GEMM threads; each row is summed by one thread in one order, so the result does not change.
+        // over the worker threads; each row is summed by one thread in one order, so the result does not change.
         if ((long)rows * cols >= 2 * MinRowLossPerPart && rows >= 2 && ParallelParts.Threads > 1)
         {
             unsafe

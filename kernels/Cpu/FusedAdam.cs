@@ -54,7 +54,7 @@ public static partial class Fused
         T decay = decoupled ? T.One - lr * weightDecay : T.One;
         var op = new AdamOp<T>(beta1, beta2, eps, decoupled ? T.Zero : weightDecay, !decoupled, stepSize, invSqrtBc2, decay);
 
-        // Seven streams of memory per element and little arithmetic: large tensors split over the GEMM threads (two
+        // Seven streams of memory per element and little arithmetic: large tensors split over the worker threads (two
         // cores draw more bandwidth than one). Elementwise, so the split changes no bit.
         int n = param.Length;
         if (n >= 2 * MinAdamPerPart && ParallelParts.Threads > 1)

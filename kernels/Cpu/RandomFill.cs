@@ -95,7 +95,7 @@ public static class RandomFill
     /// <summary>Normal(mean, std) by Box-Muller on the float uniforms; element 4j+k uses block offset + j (see remarks).</summary>
     public static unsafe void Normal(ulong seed, ulong offset, Span<float> dst, float mean, float std)
     {
-        // Box-Muller costs ~10 ns per value in double precision; long fills split over the GEMM threads at block
+        // Box-Muller costs ~10 ns per value in double precision; long fills split over the worker threads at block
         // boundaries (4 floats), where the stream is a pure function of the element index: the same bits either way.
         if (dst.Length >= 2 * MinNormalsPerPart && ParallelParts.Threads > 1)
         {

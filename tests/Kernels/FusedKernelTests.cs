@@ -359,7 +359,7 @@ public class FusedKernelTests
     {
         // Adam over >= 64k parameters and BCE row sums over >= 32k elements split over the GEMM threads; every element
         // (and every row sum) is computed by one thread in one order, so the bits equal the one-thread run's.
-        int saved = Gemm.MaxThreads;
+        int saved = CpuThreads.Max;
         try
         {
             var rng = new Random(5);
@@ -368,7 +368,7 @@ public class FusedKernelTests
             var grads = Enumerable.Range(0, 3).Select(_ => RandomArray<float>(rng, n, r => (r.NextDouble() - 0.5) * 1e-2)).ToArray();
             float[] RunAdam(int threads)
             {
-                Gemm.MaxThreads = threads;
+                CpuThreads.Max = threads;
                 var (p, m, v) = ((float[])p0.Clone(), new float[n], new float[n]);
                 for (int step = 1; step <= 3; step++) Fused.AdamUpdate(p, grads[step - 1], m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, step);
                 return p.Concat(m).Concat(v).ToArray();
@@ -384,16 +384,16 @@ public class FusedKernelTests
                 var logits = RandomArray<float>(rng, rows * cols, r => r.NextDouble() * 16 - 8);
                 var targets = RandomArray<float>(rng, rows * cols, r => r.Next(2));
                 var o1 = new float[rows]; var o2 = new float[rows];
-                Gemm.MaxThreads = 1;
+                CpuThreads.Max = 1;
                 Fused.BceWithLogitsRowSum(logits, targets, o1, rows, cols);
-                Gemm.MaxThreads = 2;
+                CpuThreads.Max = 2;
                 Fused.BceWithLogitsRowSum(logits, targets, o2, rows, cols);
                 Assert.That(o2, Is.EqualTo(o1), $"BCE rows {rows} x {cols}");
             }
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            CpuThreads.Max = saved;
         }
     }
 
