@@ -217,9 +217,9 @@ internal sealed class CpuBackend : Backend
     public override void SgdUpdate(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
         if (IsF(param))
-            Optimizers.Sgd<float>(F(param), F(grad), momentumBuffer is null ? default : F(momentumBuffer), (float)lr, (float)momentum, (float)dampening, (float)weightDecay, nesterov, firstStep);
+            SgdKernel.Apply<float>(F(param), F(grad), momentumBuffer is null ? default : F(momentumBuffer), (float)lr, (float)momentum, (float)dampening, (float)weightDecay, nesterov, firstStep);
         else
-            Optimizers.Sgd<double>(D(param), D(grad), momentumBuffer is null ? default : D(momentumBuffer), lr, momentum, dampening, weightDecay, nesterov, firstStep);
+            SgdKernel.Apply<double>(D(param), D(grad), momentumBuffer is null ? default : D(momentumBuffer), lr, momentum, dampening, weightDecay, nesterov, firstStep);
     }
 
     public override double SumOfSquares(Tensor x) => IsF(x) ? TensorPrimitives.SumOfSquares<float>(F(x)) : TensorPrimitives.SumOfSquares<double>(D(x));

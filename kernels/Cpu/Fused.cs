@@ -12,7 +12,7 @@ namespace Engine.Kernels.Cpu;
 /// <remarks>
 /// <para>Every kernel has a plain scalar twin with the same signature in
 /// <see cref="ReferenceFused"/>; that twin is both the test oracle and the fallback on hardware without AVX2.
-/// The vector paths (AVX-512, else AVX2) evaluate the same terms with <see cref="FusedMath"/>'s exp and log
+/// The vector paths (AVX-512, else AVX2) evaluate the same terms with <see cref="VectorMath"/>'s exp and log
 /// (&lt;= 1 ulp each), so row sums agree with the twin to the usual O(cols eps) of a different summation order.
 /// Adam uses no transcendental function and matches its twin exactly.</para>
 /// <para>Aliasing: the row-sum outputs must be disjoint from the inputs, and Adam's param, m and v (updated in
@@ -50,8 +50,8 @@ public static partial class Fused
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         FusedChecks.RowLoss(outRows, rows, cols, logits, nameof(logits), targets, nameof(targets));
-        var level = FusedSimd.Current;
-        if (level == FusedSimd.Level.Scalar)
+        var level = Simd.Current;
+        if (level == Simd.Level.Scalar)
         {
             ReferenceFused.BceWithLogitsRowSum(logits, targets, outRows, rows, cols);
             return;
@@ -75,7 +75,7 @@ public static partial class Fused
     /// <summary>Fewest elements per thread for a row loss to be split (about 6 microseconds of work).</summary>
     private const int MinRowLossPerPart = 16384;
 
-    private readonly unsafe struct BceRowsBody<T>(T* logits, T* targets, T* outRows, int cols, FusedSimd.Level level) : IRangeBody
+    private readonly unsafe struct BceRowsBody<T>(T* logits, T* targets, T* outRows, int cols, Simd.Level level) : IRangeBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Execute(int start, int end)
@@ -90,8 +90,8 @@ public static partial class Fused
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         FusedChecks.RowLoss(outRows, rows, cols, x, nameof(x), mu, nameof(mu), logvar, nameof(logvar));
-        var level = FusedSimd.Current;
-        if (level == FusedSimd.Level.Scalar) ReferenceFused.GaussianLogDensityRows(x, mu, logvar, outRows, rows, cols);
+        var level = Simd.Current;
+        if (level == Simd.Level.Scalar) ReferenceFused.GaussianLogDensityRows(x, mu, logvar, outRows, rows, cols);
         else FusedLoops.SumRows3(x, mu, logvar, outRows, rows, cols, T.CreateTruncating(-0.5), new GaussTermOp<T>(T.CreateTruncating(ReferenceFused.Log2Pi)), level);
     }
 }

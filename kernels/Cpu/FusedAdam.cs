@@ -42,8 +42,8 @@ public static partial class Fused
         T lr, T beta1, T beta2, T eps, T weightDecay, bool decoupled, int step) where T : unmanaged, IFloatingPointIeee754<T>
     {
         FusedChecks.Adam<T>(param, grad, m, v, step);
-        var level = FusedSimd.Current;
-        if (level == FusedSimd.Level.Scalar)
+        var level = Simd.Current;
+        if (level == Simd.Level.Scalar)
         {
             ReferenceFused.AdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
             return;
@@ -75,7 +75,7 @@ public static partial class Fused
     /// <summary>Fewest parameters per thread for the Adam update to be split (about 10 microseconds of memory traffic).</summary>
     private const int MinAdamPerPart = 32768;
 
-    private readonly unsafe struct AdamBody<T>(T* param, T* grad, T* m, T* v, AdamOp<T> op, FusedSimd.Level level) : IRangeBody
+    private readonly unsafe struct AdamBody<T>(T* param, T* grad, T* m, T* v, AdamOp<T> op, Simd.Level level) : IRangeBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Execute(int start, int end)
@@ -83,11 +83,11 @@ public static partial class Fused
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AdamRange<T>(ref T pr, ref T gr, ref T mr, ref T vr, int n, AdamOp<T> op, FusedSimd.Level level)
+    private static void AdamRange<T>(ref T pr, ref T gr, ref T mr, ref T vr, int n, AdamOp<T> op, Simd.Level level)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
-        if (level == FusedSimd.Level.V512)
+        if (level == Simd.Level.V512)
         {
             int w = Vector512<T>.Count;
             for (; i <= n - w; i += w)

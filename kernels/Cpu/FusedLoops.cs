@@ -70,12 +70,12 @@ internal static class FusedLoops
     /// multiply-add, which more than doubles the throughput; the row sums are evaluated in a different order from the
     /// per-element definition (ReferenceFused), so they agree to rounding, not bit for bit.
     /// </summary>
-    public static void BceRows<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> outRows, int rows, int cols, FusedSimd.Level level)
+    public static void BceRows<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> outRows, int rows, int cols, Simd.Level level)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T lr = ref MemoryMarshal.GetReference(logits);
         ref T tr = ref MemoryMarshal.GetReference(targets);
-        if (level == FusedSimd.Level.V512)
+        if (level == Simd.Level.V512)
         {
             int width = Vector512<T>.Count;
             for (int r = 0; r < rows; r++)
@@ -92,7 +92,7 @@ internal static class FusedLoops
                     BceStep(l, t, ref lin, ref d);
                     if (++inBlock == BceBlock)
                     {
-                        logs += FusedMath.Log1pNonNegative(d);
+                        logs += VectorMath.Log1pNonNegative(d);
                         d = Vector512<T>.Zero;
                         inBlock = 0;
                     }
@@ -107,10 +107,10 @@ internal static class FusedLoops
                     var a = Vector512.Abs(l);
                     var w = Vector512.ConditionalSelect(Vector512.GreaterThan(l, Vector512<T>.Zero), Vector512<T>.One - t, t);
                     lin += Vector512.ConditionalSelect(valid & ~Vector512.Equals(w, Vector512<T>.Zero), a * w, Vector512<T>.Zero);
-                    var y = Vector512.ConditionalSelect(valid, FusedMath.Exp(-a), Vector512<T>.Zero);
+                    var y = Vector512.ConditionalSelect(valid, VectorMath.Exp(-a), Vector512<T>.Zero);
                     d = GemmMath.Fma(d, y, d + y);
                 }
-                logs += FusedMath.Log1pNonNegative(d);
+                logs += VectorMath.Log1pNonNegative(d);
                 outRows[r] = Vector512.Sum(lin + logs);
             }
         }
@@ -131,7 +131,7 @@ internal static class FusedLoops
                     BceStep(l, t, ref lin, ref d);
                     if (++inBlock == BceBlock)
                     {
-                        logs += FusedMath.Log1pNonNegative(d);
+                        logs += VectorMath.Log1pNonNegative(d);
                         d = Vector256<T>.Zero;
                         inBlock = 0;
                     }
@@ -145,10 +145,10 @@ internal static class FusedLoops
                     var a = Vector256.Abs(l);
                     var w = Vector256.ConditionalSelect(Vector256.GreaterThan(l, Vector256<T>.Zero), Vector256<T>.One - t, t);
                     lin += Vector256.ConditionalSelect(valid & ~Vector256.Equals(w, Vector256<T>.Zero), a * w, Vector256<T>.Zero);
-                    var y = Vector256.ConditionalSelect(valid, FusedMath.Exp(-a), Vector256<T>.Zero);
+                    var y = Vector256.ConditionalSelect(valid, VectorMath.Exp(-a), Vector256<T>.Zero);
                     d = GemmMath.Fma(d, y, d + y);
                 }
-                logs += FusedMath.Log1pNonNegative(d);
+                logs += VectorMath.Log1pNonNegative(d);
                 outRows[r] = Vector256.Sum(lin + logs);
             }
         }
@@ -162,7 +162,7 @@ internal static class FusedLoops
         var a = Vector512.Abs(l);
         var w = Vector512.ConditionalSelect(Vector512.GreaterThan(l, Vector512<T>.Zero), Vector512<T>.One - t, t);
         lin += Vector512.ConditionalSelect(Vector512.Equals(w, Vector512<T>.Zero), Vector512<T>.Zero, a * w);
-        var y = FusedMath.Exp(-a);
+        var y = VectorMath.Exp(-a);
         d = GemmMath.Fma(d, y, d + y);
     }
 
@@ -172,20 +172,20 @@ internal static class FusedLoops
         var a = Vector256.Abs(l);
         var w = Vector256.ConditionalSelect(Vector256.GreaterThan(l, Vector256<T>.Zero), Vector256<T>.One - t, t);
         lin += Vector256.ConditionalSelect(Vector256.Equals(w, Vector256<T>.Zero), Vector256<T>.Zero, a * w);
-        var y = FusedMath.Exp(-a);
+        var y = VectorMath.Exp(-a);
         d = GemmMath.Fma(d, y, d + y);
     }
 
     /// <summary>outRows[r] = scale * sum_c op(a[r, c], b[r, c], c[r, c]). Two accumulators per row (the adds are
     /// otherwise a latency chain); the lanes are reduced at the end of the row, so the summation order differs from
     /// the scalar reference's left-to-right one by the usual O(cols eps) rounding.</summary>
-    public static void SumRows3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c3, Span<T> outRows, int rows, int cols, T scale, TOp op, FusedSimd.Level level)
+    public static void SumRows3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c3, Span<T> outRows, int rows, int cols, T scale, TOp op, Simd.Level level)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVecOp3<T>
     {
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T cr = ref MemoryMarshal.GetReference(c3);
-        if (level == FusedSimd.Level.V512)
+        if (level == Simd.Level.V512)
         {
             int width = Vector512<T>.Count;
             for (int r = 0; r < rows; r++)

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Kernels.Cpu;
 
@@ -34,9 +35,9 @@ internal interface IMap4<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>
-/// The loop shapes of the hand-written elementwise and row kernels (Unary, Axis, LossGradients, Optimizers),
+/// The loop shapes of the hand-written elementwise and row kernels (Unary, Axis, LossGradients, SgdKernel),
 /// generic over a struct rule so that each kernel compiles to one specialised Vector512 (AVX-512) or Vector256
-/// (AVX2) loop; which one runs is <see cref="FusedSimd.Current"/> (tests force the narrower paths). The callers
+/// (AVX2) loop; which one runs is <see cref="Simd.Current"/> (tests force the narrower paths). The callers
 /// run their scalar twin in <c>Engine.Kernels.Reference</c> instead when neither width is available.
 /// </summary>
 /// <remarks>
@@ -44,13 +45,46 @@ internal interface IMap4<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// only its valid lanes are stored, so an element's result never depends on where it sits in the span, nothing
 /// outside the spans is touched, and the output may be the very same span as any input (each vector is loaded
 /// before it is stored). Sums mask the padded lanes out. Nothing is allocated.
+/// <para>Which width runs: the hardware decides (<see cref="Hardware"/>); tests can force a narrower path on their
+/// own thread (<see cref="Force"/>; the override is thread-static, so it never leaks into other tests) to cover the
+/// AVX2 and scalar code on an AVX-512 machine. The fused kernels and the random fills read the same
+/// <see cref="Current"/>.</para>
 /// </remarks>
 internal static class Simd
 {
-    /// <summary>True when a vector path runs (else the callers use their scalar twin).</summary>
-    internal static bool Vectorized => FusedSimd.Current != FusedSimd.Level.Scalar;
+    /// <summary>A vector width: none (the scalar twins run), Vector256 (AVX2) or Vector512 (AVX-512).</summary>
+    internal enum Level { Scalar = 0, V256 = 1, V512 = 2 }
 
-    private static bool Wide => FusedSimd.Current == FusedSimd.Level.V512;
+    /// <summary>The widest path this machine runs natively. Vector512 counts only with real AVX-512 (on other
+    /// hardware it is emulated and slower than scalar code); Vector256 only where it is hardware accelerated.</summary>
+    internal static readonly Level Hardware =
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Level.V512 :
+        Vector256.IsHardwareAccelerated && Avx2.IsSupported ? Level.V256 : Level.Scalar;
+
+    [ThreadStatic] private static Level? t_forced;
+
+    /// <summary>The path to take now: the hardware level, or the forced one when that is narrower.</summary>
+    internal static Level Current => t_forced is { } f && f < Hardware ? f : Hardware;
+
+    /// <summary>Forces at most <paramref name="level"/> on this thread until the returned scope is disposed.</summary>
+    internal static Scope Force(Level level)
+    {
+        var previous = t_forced;
+        t_forced = level;
+        return new Scope(previous);
+    }
+
+    internal readonly struct Scope : IDisposable
+    {
+        private readonly Level? _previous;
+        internal Scope(Level? previous) => _previous = previous;
+        public void Dispose() => t_forced = _previous;
+    }
+
+    /// <summary>True when a vector path runs (else the callers use their scalar twin).</summary>
+    internal static bool Vectorized => Current != Level.Scalar;
+
+    private static bool Wide => Current == Level.V512;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<T> Load512<T>(ref T src, int count) where T : unmanaged
@@ -367,36 +401,36 @@ internal readonly struct ClampOp<T>(T lo, T hi) : IMap1<T> where T : unmanaged, 
 
 internal readonly struct ExpOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x) => FusedMath.Exp(x);
-    public Vector256<T> Invoke(Vector256<T> x) => FusedMath.Exp(x);
+    public Vector512<T> Invoke(Vector512<T> x) => VectorMath.Exp(x);
+    public Vector256<T> Invoke(Vector256<T> x) => VectorMath.Exp(x);
 }
 
 internal readonly struct SigmoidOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x) => FusedMath.Sigmoid(x);
-    public Vector256<T> Invoke(Vector256<T> x) => FusedMath.Sigmoid(x);
+    public Vector512<T> Invoke(Vector512<T> x) => VectorMath.Sigmoid(x);
+    public Vector256<T> Invoke(Vector256<T> x) => VectorMath.Sigmoid(x);
 }
 
 /// <summary>tanh through expm1 (no cancellation near 0: TensorPrimitives.Tanh loses most digits of a float
 /// there, e.g. tanh(-3.45e-6f) comes out 0.7% low).</summary>
 internal readonly struct TanhOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x) => FusedMath.Tanh(x);
-    public Vector256<T> Invoke(Vector256<T> x) => FusedMath.Tanh(x);
+    public Vector512<T> Invoke(Vector512<T> x) => VectorMath.Tanh(x);
+    public Vector256<T> Invoke(Vector256<T> x) => VectorMath.Tanh(x);
 }
 
 /// <summary>softplus(x) = max(x, 0) + log1p(e^-|x|).</summary>
 internal readonly struct SoftplusOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x) => FusedMath.Softplus(x);
-    public Vector256<T> Invoke(Vector256<T> x) => FusedMath.Softplus(x);
+    public Vector512<T> Invoke(Vector512<T> x) => VectorMath.Softplus(x);
+    public Vector256<T> Invoke(Vector256<T> x) => VectorMath.Softplus(x);
 }
 
 /// <summary>log sigmoid(x) = -softplus(-x).</summary>
 internal readonly struct LogSigmoidOp<T> : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x) => -FusedMath.Softplus(-x);
-    public Vector256<T> Invoke(Vector256<T> x) => -FusedMath.Softplus(-x);
+    public Vector512<T> Invoke(Vector512<T> x) => -VectorMath.Softplus(-x);
+    public Vector256<T> Invoke(Vector256<T> x) => -VectorMath.Softplus(-x);
 }
 
 /// <summary>ln(1 + x) by Goldberg's trick: u = 1 + x, d = u - 1; d == 0 ? x : ln(u) x / d; +inf stays +inf.</summary>
@@ -406,7 +440,7 @@ internal readonly struct Log1pOp<T> : IMap1<T> where T : unmanaged, IFloatingPoi
     {
         var u = Vector512<T>.One + x;
         var d = u - Vector512<T>.One;
-        var r = FusedMath.Log(u) * (x / d);
+        var r = VectorMath.Log(u) * (x / d);
         r = Vector512.ConditionalSelect(Vector512.Equals(d, Vector512<T>.Zero), x, r);
         return Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(T.PositiveInfinity)), x, r);
     }
@@ -414,7 +448,7 @@ internal readonly struct Log1pOp<T> : IMap1<T> where T : unmanaged, IFloatingPoi
     {
         var u = Vector256<T>.One + x;
         var d = u - Vector256<T>.One;
-        var r = FusedMath.Log(u) * (x / d);
+        var r = VectorMath.Log(u) * (x / d);
         r = Vector256.ConditionalSelect(Vector256.Equals(d, Vector256<T>.Zero), x, r);
         return Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(T.PositiveInfinity)), x, r);
     }
@@ -470,15 +504,15 @@ internal readonly struct AbsBackOp<T> : IMap3<T> where T : unmanaged, IFloatingP
 /// <summary>dx + dy * sigmoid(x) (softplus).</summary>
 internal readonly struct SoftplusBackOp<T> : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x, Vector512<T> g, Vector512<T> d) => d + g * FusedMath.Sigmoid(x);
-    public Vector256<T> Invoke(Vector256<T> x, Vector256<T> g, Vector256<T> d) => d + g * FusedMath.Sigmoid(x);
+    public Vector512<T> Invoke(Vector512<T> x, Vector512<T> g, Vector512<T> d) => d + g * VectorMath.Sigmoid(x);
+    public Vector256<T> Invoke(Vector256<T> x, Vector256<T> g, Vector256<T> d) => d + g * VectorMath.Sigmoid(x);
 }
 
 /// <summary>dx + dy * sigmoid(-x) (log sigmoid).</summary>
 internal readonly struct LogSigmoidBackOp<T> : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Vector512<T> Invoke(Vector512<T> x, Vector512<T> g, Vector512<T> d) => d + g * FusedMath.Sigmoid(-x);
-    public Vector256<T> Invoke(Vector256<T> x, Vector256<T> g, Vector256<T> d) => d + g * FusedMath.Sigmoid(-x);
+    public Vector512<T> Invoke(Vector512<T> x, Vector512<T> g, Vector512<T> d) => d + g * VectorMath.Sigmoid(-x);
+    public Vector256<T> Invoke(Vector256<T> x, Vector256<T> g, Vector256<T> d) => d + g * VectorMath.Sigmoid(-x);
 }
 
 /// <summary>lo &lt;= x &lt;= hi ? dx + dy : dx (bounds included, as PyTorch).</summary>

@@ -10,11 +10,11 @@ public class PhiloxTests
     /// <summary>The vector path a test forces (public so NUnit can enumerate it).</summary>
     public enum Path { Scalar, V256, V512 }
 
-    private static FusedSimd.Scope Force(Path p) => FusedSimd.Force(p switch
+    private static Simd.Scope Force(Path p) => Simd.Force(p switch
     {
-        Path.Scalar => FusedSimd.Level.Scalar,
-        Path.V256 => FusedSimd.Level.V256,
-        _ => FusedSimd.Level.V512,
+        Path.Scalar => Simd.Level.Scalar,
+        Path.V256 => Simd.Level.V256,
+        _ => Simd.Level.V512,
     });
 
     // Known-answer vectors of Random123 (kat_vectors, philox4x32 with 10 rounds).

@@ -6,8 +6,8 @@ using Engine.Kernels.Reference;
 
 namespace Engine.Kernels.Cpu;
 
-/// <summary>Parameter updates over flat buffers (Adam lives in <c>Fused.AdamUpdate</c>).</summary>
-public static class Optimizers
+/// <summary>The SGD parameter update over flat buffers (Adam lives in <c>Fused.AdamUpdate</c>).</summary>
+public static class SgdKernel
 {
     /// <summary>
     /// SGD with momentum and Nesterov, PyTorch's formulation (Sutskever et al. 2013):
@@ -15,7 +15,7 @@ public static class Optimizers
     /// p -= lr step. Without momentum (empty buffer) step = g'. Vectorised with the scalar twin's
     /// (<see cref="ReferenceElementwise.Sgd{T}"/>) operations in its order, so the results are identical.
     /// </summary>
-    public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T momentum, T dampening, T weightDecay, bool nesterov, bool firstStep)
+    public static void Apply<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T momentum, T dampening, T weightDecay, bool nesterov, bool firstStep)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (g.Length != p.Length) throw new ArgumentException($"Gradient length {g.Length} differs from parameter length {p.Length}.", nameof(g));
@@ -39,7 +39,7 @@ public static class Optimizers
         ref T pr = ref MemoryMarshal.GetReference(p);
         ref T gr = ref MemoryMarshal.GetReference(g);
         ref T br = ref MemoryMarshal.GetReference(buf);
-        if (FusedSimd.Current == FusedSimd.Level.V512)
+        if (Simd.Current == Simd.Level.V512)
         {
             int w = Vector512<T>.Count;
             for (; i <= n - w; i += w)

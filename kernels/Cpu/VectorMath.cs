@@ -18,11 +18,11 @@ namespace Engine.Kernels.Cpu;
 /// rounded result; double exp and log within 1 ulp of glibc's. Throughput here (one Zen 5 core, 128x784 floats):
 /// BCE with logits about 1 G/s with an exp and a log per element, 2.6 G/s as FusedLoops.BceRows computes its row
 /// sums (one log per block of 128 elements).</para>
-/// <para>This file holds the constants; FusedMath512.cs the Vector512 code; FusedMath256.cs is the same text with
+/// <para>This file holds the constants; VectorMath512.cs the Vector512 code; VectorMath256.cs is the same text with
 /// Vector512 replaced by Vector256 (regenerate it with sed rather than editing it by hand). Both widths produce
 /// identical bits per lane (tested).</para>
 /// </remarks>
-internal static partial class FusedMath
+internal static partial class VectorMath
 {
     // ---- float constants ----
     private const float ExpMaxF = 89f;          // exp(89) > float.MaxValue: saturates to +Inf through the scale
