@@ -19,7 +19,8 @@ namespace Engine.Kernels.Cpu;
 /// BCE with logits about 1 G/s with an exp and a log per element, 2.6 G/s as FusedLoops.BceRows computes its row
 /// sums (one log per block of 128 elements).</para>
 /// <para>This file holds the constants; VectorMath512.cs the Vector512 code; VectorMath256.cs is the same text with
-/// Vector512 replaced by Vector256 (regenerate it with sed rather than editing it by hand). Both widths produce
+/// Vector512 replaced by Vector256 and a two-line header (regenerate it with sed rather than editing it by hand;
+/// VectorMathSourceTests fails when the two drift). Both widths produce
 /// identical bits per lane (tested).</para>
 /// </remarks>
 internal static partial class VectorMath

@@ -1,5 +1,5 @@
-// GENERATED from VectorMath512.cs by: sed 's/Vector512/Vector256/g' VectorMath512.cs > VectorMath256.cs (plus these two lines).
-// Do not edit by hand: change VectorMath512.cs and regenerate (the vector width is the only difference).
+// GENERATED from VectorMath512.cs by: sed 's/Vector512/Vector256/g' VectorMath512.cs (plus these two lines);
+// VectorMathSourceTests regenerates it the same way and fails when the two drift: edit VectorMath512.cs only.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
