@@ -149,24 +149,25 @@ internal static class Simd
     public static void Map1<T, TOp>(ReadOnlySpan<T> a, Span<T> dst, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T>
     {
-        int n = dst.Length;
+        int n = dst.Length, i = 0;
         CheckLength(n, a.Length, nameof(a));
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T dr = ref MemoryMarshal.GetReference(dst);
-        if (Wide) Map1<T, TOp, W512<T>, Vector512<T>>(ref ar, ref dr, n, op);
-        else Map1<T, TOp, W256<T>, Vector256<T>>(ref ar, ref dr, n, op);
-    }
-
-    private static void Map1<T, TOp, W, V>(ref T ar, ref T dr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
-            W.Store(W.Map(op, W.Load(ref ar, i)), ref dr, i);
-        if (i < n)
+        if (Wide)
         {
-            int r = n - i;
-            W.StorePartial(W.Map(op, W.LoadPartial(ref ar, i, r)), ref dr, i, r);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+                Store512(op.Invoke(Load512(ref Unsafe.Add(ref ar, i), n - i)), ref Unsafe.Add(ref dr, i), n - i);
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+                Store256(op.Invoke(Load256(ref Unsafe.Add(ref ar, i), n - i)), ref Unsafe.Add(ref dr, i), n - i);
         }
     }
 
@@ -174,26 +175,33 @@ internal static class Simd
     public static void Map2<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap2<T>
     {
-        int n = dst.Length;
+        int n = dst.Length, i = 0;
         CheckLength(n, a.Length, nameof(a));
         CheckLength(n, b.Length, nameof(b));
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T dr = ref MemoryMarshal.GetReference(dst);
-        if (Wide) Map2<T, TOp, W512<T>, Vector512<T>>(ref ar, ref br, ref dr, n, op);
-        else Map2<T, TOp, W256<T>, Vector256<T>>(ref ar, ref br, ref dr, n, op);
-    }
-
-    private static void Map2<T, TOp, W, V>(ref T ar, ref T br, ref T dr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap2<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
-            W.Store(W.Map(op, W.Load(ref ar, i), W.Load(ref br, i)), ref dr, i);
-        if (i < n)
+        if (Wide)
         {
-            int r = n - i;
-            W.StorePartial(W.Map(op, W.LoadPartial(ref ar, i, r), W.LoadPartial(ref br, i, r)), ref dr, i, r);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store512(op.Invoke(Load512(ref Unsafe.Add(ref ar, i), r), Load512(ref Unsafe.Add(ref br, i), r)), ref Unsafe.Add(ref dr, i), r);
+            }
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store256(op.Invoke(Load256(ref Unsafe.Add(ref ar, i), r), Load256(ref Unsafe.Add(ref br, i), r)), ref Unsafe.Add(ref dr, i), r);
+            }
         }
     }
 
@@ -201,7 +209,7 @@ internal static class Simd
     public static void Map3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> dst, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap3<T>
     {
-        int n = dst.Length;
+        int n = dst.Length, i = 0;
         CheckLength(n, a.Length, nameof(a));
         CheckLength(n, b.Length, nameof(b));
         CheckLength(n, c.Length, nameof(c));
@@ -209,20 +217,31 @@ internal static class Simd
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T cr = ref MemoryMarshal.GetReference(c);
         ref T dr = ref MemoryMarshal.GetReference(dst);
-        if (Wide) Map3<T, TOp, W512<T>, Vector512<T>>(ref ar, ref br, ref cr, ref dr, n, op);
-        else Map3<T, TOp, W256<T>, Vector256<T>>(ref ar, ref br, ref cr, ref dr, n, op);
-    }
-
-    private static void Map3<T, TOp, W, V>(ref T ar, ref T br, ref T cr, ref T dr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap3<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
-            W.Store(W.Map(op, W.Load(ref ar, i), W.Load(ref br, i), W.Load(ref cr, i)), ref dr, i);
-        if (i < n)
+        if (Wide)
         {
-            int r = n - i;
-            W.StorePartial(W.Map(op, W.LoadPartial(ref ar, i, r), W.LoadPartial(ref br, i, r), W.LoadPartial(ref cr, i, r)), ref dr, i, r);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i))
+                    .StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store512(op.Invoke(Load512(ref Unsafe.Add(ref ar, i), r), Load512(ref Unsafe.Add(ref br, i), r), Load512(ref Unsafe.Add(ref cr, i), r)),
+                    ref Unsafe.Add(ref dr, i), r);
+            }
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i))
+                    .StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store256(op.Invoke(Load256(ref Unsafe.Add(ref ar, i), r), Load256(ref Unsafe.Add(ref br, i), r), Load256(ref Unsafe.Add(ref cr, i), r)),
+                    ref Unsafe.Add(ref dr, i), r);
+            }
         }
     }
 
@@ -230,7 +249,7 @@ internal static class Simd
     public static void Map4<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, ReadOnlySpan<T> d, Span<T> dst, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap4<T>
     {
-        int n = dst.Length;
+        int n = dst.Length, i = 0;
         CheckLength(n, a.Length, nameof(a));
         CheckLength(n, b.Length, nameof(b));
         CheckLength(n, c.Length, nameof(c));
@@ -240,21 +259,31 @@ internal static class Simd
         ref T cr = ref MemoryMarshal.GetReference(c);
         ref T qr = ref MemoryMarshal.GetReference(d);
         ref T dr = ref MemoryMarshal.GetReference(dst);
-        if (Wide) Map4<T, TOp, W512<T>, Vector512<T>>(ref ar, ref br, ref cr, ref qr, ref dr, n, op);
-        else Map4<T, TOp, W256<T>, Vector256<T>>(ref ar, ref br, ref cr, ref qr, ref dr, n, op);
-    }
-
-    private static void Map4<T, TOp, W, V>(ref T ar, ref T br, ref T cr, ref T qr, ref T dr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap4<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
-            W.Store(W.Map(op, W.Load(ref ar, i), W.Load(ref br, i), W.Load(ref cr, i), W.Load(ref qr, i)), ref dr, i);
-        if (i < n)
+        if (Wide)
         {
-            int r = n - i;
-            W.StorePartial(W.Map(op, W.LoadPartial(ref ar, i, r), W.LoadPartial(ref br, i, r), W.LoadPartial(ref cr, i, r),
-                W.LoadPartial(ref qr, i, r)), ref dr, i, r);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i),
+                    Vector512.LoadUnsafe(ref cr, (nuint)i), Vector512.LoadUnsafe(ref qr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store512(op.Invoke(Load512(ref Unsafe.Add(ref ar, i), r), Load512(ref Unsafe.Add(ref br, i), r),
+                    Load512(ref Unsafe.Add(ref cr, i), r), Load512(ref Unsafe.Add(ref qr, i), r)), ref Unsafe.Add(ref dr, i), r);
+            }
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i),
+                    Vector256.LoadUnsafe(ref cr, (nuint)i), Vector256.LoadUnsafe(ref qr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            if (i < n)
+            {
+                int r = n - i;
+                Store256(op.Invoke(Load256(ref Unsafe.Add(ref ar, i), r), Load256(ref Unsafe.Add(ref br, i), r),
+                    Load256(ref Unsafe.Add(ref cr, i), r), Load256(ref Unsafe.Add(ref qr, i), r)), ref Unsafe.Add(ref dr, i), r);
+            }
         }
     }
 
@@ -262,248 +291,263 @@ internal static class Simd
     public static T Sum1<T, TOp>(ReadOnlySpan<T> a, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T>
     {
+        int n = a.Length, i = 0;
         ref T ar = ref MemoryMarshal.GetReference(a);
-        return Wide ? Sum1<T, TOp, W512<T>, Vector512<T>>(ref ar, a.Length, op) : Sum1<T, TOp, W256<T>, Vector256<T>>(ref ar, a.Length, op);
-    }
-
-    private static T Sum1<T, TOp, W, V>(ref T ar, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0, w = W.Count;
-        V s0 = W.Zero, s1 = W.Zero;
-        for (; i <= n - 2 * w; i += 2 * w)
+        if (Wide)
         {
-            s0 = W.Add(s0, W.Map(op, W.Load(ref ar, i)));
-            s1 = W.Add(s1, W.Map(op, W.Load(ref ar, i + w)));
+            int w = Vector512<T>.Count;
+            var s0 = Vector512<T>.Zero; var s1 = Vector512<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                s0 += op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i));
+                s1 += op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)(i + w)));
+            }
+            if (i <= n - w) { s0 += op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i)); i += w; }
+            if (i < n)
+                s1 += Vector512.ConditionalSelect(Valid512<T>(n - i), op.Invoke(Load512(ref Unsafe.Add(ref ar, i), n - i)), Vector512<T>.Zero);
+            return Vector512.Sum(s0 + s1);
         }
-        if (i <= n - w) { s0 = W.Add(s0, W.Map(op, W.Load(ref ar, i))); i += w; }
-        if (i < n) s1 = W.Add(s1, W.KeepFirst(W.Map(op, W.LoadPartial(ref ar, i, n - i)), n - i));
-        return W.Sum(W.Add(s0, s1));
-    }
-
-    /// <summary>sum_i op(a[i], b[i], c[i]) (two vector accumulators, then a horizontal sum).</summary>
-    public static T Sum3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap3<T>
-    {
-        int n = a.Length;
-        CheckLength(n, b.Length, nameof(b));
-        CheckLength(n, c.Length, nameof(c));
-        ref T ar = ref MemoryMarshal.GetReference(a);
-        ref T br = ref MemoryMarshal.GetReference(b);
-        ref T cr = ref MemoryMarshal.GetReference(c);
-        return Wide ? Sum3<T, TOp, W512<T>, Vector512<T>>(ref ar, ref br, ref cr, n, op) : Sum3<T, TOp, W256<T>, Vector256<T>>(ref ar, ref br, ref cr, n, op);
-    }
-
-    private static T Sum3<T, TOp, W, V>(ref T ar, ref T br, ref T cr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap3<T> where W : struct, IWidth<T, V> where V : struct
-    {
-        int i = 0, w = W.Count;
-        V s0 = W.Zero, s1 = W.Zero;
-        for (; i <= n - 2 * w; i += 2 * w)
+        else
         {
-            s0 = W.Add(s0, W.Map(op, W.Load(ref ar, i), W.Load(ref br, i), W.Load(ref cr, i)));
-            int i1 = i + w;
-            s1 = W.Add(s1, W.Map(op, W.Load(ref ar, i1), W.Load(ref br, i1), W.Load(ref cr, i1)));
+            int w = Vector256<T>.Count;
+            var s0 = Vector256<T>.Zero; var s1 = Vector256<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                s0 += op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i));
+                s1 += op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)(i + w)));
+            }
+            if (i <= n - w) { s0 += op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i)); i += w; }
+            if (i < n)
+                s1 += Vector256.ConditionalSelect(Valid256<T>(n - i), op.Invoke(Load256(ref Unsafe.Add(ref ar, i), n - i)), Vector256<T>.Zero);
+            return Vector256.Sum(s0 + s1);
         }
-        if (i <= n - w) { s0 = W.Add(s0, W.Map(op, W.Load(ref ar, i), W.Load(ref br, i), W.Load(ref cr, i))); i += w; }
-        if (i < n)
-        {
-            int r = n - i;
-            s1 = W.Add(s1, W.KeepFirst(W.Map(op, W.LoadPartial(ref ar, i, r), W.LoadPartial(ref br, i, r), W.LoadPartial(ref cr, i, r)), r));
-        }
-        return W.Sum(W.Add(s0, s1));
     }
 
     /// <summary>dst[i] = op(a[i]) and returns sum_i dst[i]; dst may be a.</summary>
     public static T MapSum1<T, TOp>(ReadOnlySpan<T> a, Span<T> dst, TOp op)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T>
     {
-        int n = dst.Length;
+        int n = dst.Length, i = 0;
         CheckLength(n, a.Length, nameof(a));
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T dr = ref MemoryMarshal.GetReference(dst);
-        return Wide ? MapSum1<T, TOp, W512<T>, Vector512<T>>(ref ar, ref dr, n, op) : MapSum1<T, TOp, W256<T>, Vector256<T>>(ref ar, ref dr, n, op);
+        if (Wide)
+        {
+            int w = Vector512<T>.Count;
+            var s0 = Vector512<T>.Zero; var s1 = Vector512<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var v0 = op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i));
+                var v1 = op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)(i + w)));
+                v0.StoreUnsafe(ref dr, (nuint)i);
+                v1.StoreUnsafe(ref dr, (nuint)(i + w));
+                s0 += v0; s1 += v1;
+            }
+            if (i <= n - w)
+            {
+                var v = op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i));
+                v.StoreUnsafe(ref dr, (nuint)i);
+                s0 += v; i += w;
+            }
+            if (i < n)
+            {
+                var v = op.Invoke(Load512(ref Unsafe.Add(ref ar, i), n - i));
+                Store512(v, ref Unsafe.Add(ref dr, i), n - i);
+                s1 += Vector512.ConditionalSelect(Valid512<T>(n - i), v, Vector512<T>.Zero);
+            }
+            return Vector512.Sum(s0 + s1);
+        }
+        else
+        {
+            int w = Vector256<T>.Count;
+            var s0 = Vector256<T>.Zero; var s1 = Vector256<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var v0 = op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i));
+                var v1 = op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)(i + w)));
+                v0.StoreUnsafe(ref dr, (nuint)i);
+                v1.StoreUnsafe(ref dr, (nuint)(i + w));
+                s0 += v0; s1 += v1;
+            }
+            if (i <= n - w)
+            {
+                var v = op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i));
+                v.StoreUnsafe(ref dr, (nuint)i);
+                s0 += v; i += w;
+            }
+            if (i < n)
+            {
+                var v = op.Invoke(Load256(ref Unsafe.Add(ref ar, i), n - i));
+                Store256(v, ref Unsafe.Add(ref dr, i), n - i);
+                s1 += Vector256.ConditionalSelect(Valid256<T>(n - i), v, Vector256<T>.Zero);
+            }
+            return Vector256.Sum(s0 + s1);
+        }
     }
 
-    private static T MapSum1<T, TOp, W, V>(ref T ar, ref T dr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap1<T> where W : struct, IWidth<T, V> where V : struct
+    /// <summary>sum_i op(a[i], b[i], c[i]) (two vector accumulators, then a horizontal sum).</summary>
+    public static T Sum3<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, TOp op)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IMap3<T>
     {
-        int i = 0, w = W.Count;
-        V s0 = W.Zero, s1 = W.Zero;
-        for (; i <= n - 2 * w; i += 2 * w)
+        int n = a.Length, i = 0;
+        CheckLength(n, b.Length, nameof(b));
+        CheckLength(n, c.Length, nameof(c));
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T br = ref MemoryMarshal.GetReference(b);
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        if (Wide)
         {
-            var v0 = W.Map(op, W.Load(ref ar, i));
-            var v1 = W.Map(op, W.Load(ref ar, i + w));
-            W.Store(v0, ref dr, i);
-            W.Store(v1, ref dr, i + w);
-            s0 = W.Add(s0, v0); s1 = W.Add(s1, v1);
+            int w = Vector512<T>.Count;
+            var s0 = Vector512<T>.Zero; var s1 = Vector512<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                s0 += op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i));
+                nuint i1 = (nuint)(i + w);
+                s1 += op.Invoke(Vector512.LoadUnsafe(ref ar, i1), Vector512.LoadUnsafe(ref br, i1), Vector512.LoadUnsafe(ref cr, i1));
+            }
+            if (i <= n - w)
+            {
+                s0 += op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i));
+                i += w;
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var t = op.Invoke(Load512(ref Unsafe.Add(ref ar, i), r), Load512(ref Unsafe.Add(ref br, i), r), Load512(ref Unsafe.Add(ref cr, i), r));
+                s1 += Vector512.ConditionalSelect(Valid512<T>(r), t, Vector512<T>.Zero);
+            }
+            return Vector512.Sum(s0 + s1);
         }
-        if (i <= n - w)
+        else
         {
-            var v = W.Map(op, W.Load(ref ar, i));
-            W.Store(v, ref dr, i);
-            s0 = W.Add(s0, v); i += w;
+            int w = Vector256<T>.Count;
+            var s0 = Vector256<T>.Zero; var s1 = Vector256<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                s0 += op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i));
+                nuint i1 = (nuint)(i + w);
+                s1 += op.Invoke(Vector256.LoadUnsafe(ref ar, i1), Vector256.LoadUnsafe(ref br, i1), Vector256.LoadUnsafe(ref cr, i1));
+            }
+            if (i <= n - w)
+            {
+                s0 += op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i));
+                i += w;
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var t = op.Invoke(Load256(ref Unsafe.Add(ref ar, i), r), Load256(ref Unsafe.Add(ref br, i), r), Load256(ref Unsafe.Add(ref cr, i), r));
+                s1 += Vector256.ConditionalSelect(Valid256<T>(r), t, Vector256<T>.Zero);
+            }
+            return Vector256.Sum(s0 + s1);
         }
-        if (i < n)
-        {
-            var v = W.Map(op, W.LoadPartial(ref ar, i, n - i));
-            W.StorePartial(v, ref dr, i, n - i);
-            s1 = W.Add(s1, W.KeepFirst(v, n - i));
-        }
-        return W.Sum(W.Add(s0, s1));
     }
 
     /// <summary>(a[i], b[i]) updated in place by op from g[i], i &lt; n, at the given width (a caller on a worker
     /// thread passes the width its caller chose). The three streams must be disjoint.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Update2<T, TOp>(ref T ar, ref T gr, ref T br, int n, TOp op, Level level)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IUpdate2<T>
     {
-        if (level == Level.V512) Update2<T, TOp, W512<T>, Vector512<T>>(ref ar, ref gr, ref br, n, op);
-        else Update2<T, TOp, W256<T>, Vector256<T>>(ref ar, ref gr, ref br, n, op);
-    }
-
-    private static void Update2<T, TOp, W, V>(ref T ar, ref T gr, ref T br, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IUpdate2<T> where W : struct, IWidth<T, V> where V : struct
-    {
         int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
+        if (level == Level.V512)
         {
-            V a = W.Load(ref ar, i), b = W.Load(ref br, i);
-            W.Update(op, ref a, W.Load(ref gr, i), ref b);
-            W.Store(a, ref ar, i); W.Store(b, ref br, i);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+            {
+                nuint o = (nuint)i;
+                var a = Vector512.LoadUnsafe(ref ar, o);
+                var b = Vector512.LoadUnsafe(ref br, o);
+                op.Invoke(ref a, Vector512.LoadUnsafe(ref gr, o), ref b);
+                a.StoreUnsafe(ref ar, o); b.StoreUnsafe(ref br, o);
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var a = Load512(ref Unsafe.Add(ref ar, i), r);
+                var b = Load512(ref Unsafe.Add(ref br, i), r);
+                op.Invoke(ref a, Load512(ref Unsafe.Add(ref gr, i), r), ref b);
+                Store512(a, ref Unsafe.Add(ref ar, i), r);
+                Store512(b, ref Unsafe.Add(ref br, i), r);
+            }
         }
-        if (i < n)
+        else
         {
-            int r = n - i;
-            V a = W.LoadPartial(ref ar, i, r), b = W.LoadPartial(ref br, i, r);
-            W.Update(op, ref a, W.LoadPartial(ref gr, i, r), ref b);
-            W.StorePartial(a, ref ar, i, r); W.StorePartial(b, ref br, i, r);
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+            {
+                nuint o = (nuint)i;
+                var a = Vector256.LoadUnsafe(ref ar, o);
+                var b = Vector256.LoadUnsafe(ref br, o);
+                op.Invoke(ref a, Vector256.LoadUnsafe(ref gr, o), ref b);
+                a.StoreUnsafe(ref ar, o); b.StoreUnsafe(ref br, o);
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var a = Load256(ref Unsafe.Add(ref ar, i), r);
+                var b = Load256(ref Unsafe.Add(ref br, i), r);
+                op.Invoke(ref a, Load256(ref Unsafe.Add(ref gr, i), r), ref b);
+                Store256(a, ref Unsafe.Add(ref ar, i), r);
+                Store256(b, ref Unsafe.Add(ref br, i), r);
+            }
         }
     }
 
     /// <summary>(a[i], b[i], c[i]) updated in place by op from g[i], i &lt; n, at the given width. The four streams
     /// must be disjoint.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Update3<T, TOp>(ref T ar, ref T gr, ref T br, ref T cr, int n, TOp op, Level level)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IUpdate3<T>
     {
-        if (level == Level.V512) Update3<T, TOp, W512<T>, Vector512<T>>(ref ar, ref gr, ref br, ref cr, n, op);
-        else Update3<T, TOp, W256<T>, Vector256<T>>(ref ar, ref gr, ref br, ref cr, n, op);
-    }
-
-    private static void Update3<T, TOp, W, V>(ref T ar, ref T gr, ref T br, ref T cr, int n, TOp op)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IUpdate3<T> where W : struct, IWidth<T, V> where V : struct
-    {
         int i = 0;
-        for (; i <= n - W.Count; i += W.Count)
+        if (level == Level.V512)
         {
-            V a = W.Load(ref ar, i), b = W.Load(ref br, i), c = W.Load(ref cr, i);
-            W.Update(op, ref a, W.Load(ref gr, i), ref b, ref c);
-            W.Store(a, ref ar, i); W.Store(b, ref br, i); W.Store(c, ref cr, i);
+            int w = Vector512<T>.Count;
+            for (; i <= n - w; i += w)
+            {
+                nuint o = (nuint)i;
+                var a = Vector512.LoadUnsafe(ref ar, o);
+                var b = Vector512.LoadUnsafe(ref br, o);
+                var c = Vector512.LoadUnsafe(ref cr, o);
+                op.Invoke(ref a, Vector512.LoadUnsafe(ref gr, o), ref b, ref c);
+                a.StoreUnsafe(ref ar, o); b.StoreUnsafe(ref br, o); c.StoreUnsafe(ref cr, o);
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var a = Load512(ref Unsafe.Add(ref ar, i), r);
+                var b = Load512(ref Unsafe.Add(ref br, i), r);
+                var c = Load512(ref Unsafe.Add(ref cr, i), r);
+                op.Invoke(ref a, Load512(ref Unsafe.Add(ref gr, i), r), ref b, ref c);
+                Store512(a, ref Unsafe.Add(ref ar, i), r);
+                Store512(b, ref Unsafe.Add(ref br, i), r);
+                Store512(c, ref Unsafe.Add(ref cr, i), r);
+            }
         }
-        if (i < n)
+        else
         {
-            int r = n - i;
-            V a = W.LoadPartial(ref ar, i, r), b = W.LoadPartial(ref br, i, r), c = W.LoadPartial(ref cr, i, r);
-            W.Update(op, ref a, W.LoadPartial(ref gr, i, r), ref b, ref c);
-            W.StorePartial(a, ref ar, i, r); W.StorePartial(b, ref br, i, r); W.StorePartial(c, ref cr, i, r);
+            int w = Vector256<T>.Count;
+            for (; i <= n - w; i += w)
+            {
+                nuint o = (nuint)i;
+                var a = Vector256.LoadUnsafe(ref ar, o);
+                var b = Vector256.LoadUnsafe(ref br, o);
+                var c = Vector256.LoadUnsafe(ref cr, o);
+                op.Invoke(ref a, Vector256.LoadUnsafe(ref gr, o), ref b, ref c);
+                a.StoreUnsafe(ref ar, o); b.StoreUnsafe(ref br, o); c.StoreUnsafe(ref cr, o);
+            }
+            if (i < n)
+            {
+                int r = n - i;
+                var a = Load256(ref Unsafe.Add(ref ar, i), r);
+                var b = Load256(ref Unsafe.Add(ref br, i), r);
+                var c = Load256(ref Unsafe.Add(ref cr, i), r);
+                op.Invoke(ref a, Load256(ref Unsafe.Add(ref gr, i), r), ref b, ref c);
+                Store256(a, ref Unsafe.Add(ref ar, i), r);
+                Store256(b, ref Unsafe.Add(ref br, i), r);
+                Store256(c, ref Unsafe.Add(ref cr, i), r);
+            }
         }
-    }
-
-    // ---------------------------------------------------------------- the two widths
-
-    /// <summary>
-    /// What the drivers need of a vector width: full and partial loads and stores at element offsets, the lane
-    /// arithmetic of the sums, and the call of a rule at that width. The drivers are written once over this
-    /// interface; <see cref="W512{T}"/> and <see cref="W256{T}"/> are structs, so each driver is compiled once per
-    /// width with every member inlined, the same machine code as a loop written for that width.
-    /// </summary>
-    private interface IWidth<T, V> where T : unmanaged, IFloatingPointIeee754<T> where V : struct
-    {
-        static abstract int Count { get; }
-        static abstract V Zero { get; }
-        static abstract V Load(ref T src, int i);
-        static abstract void Store(V v, ref T dst, int i);
-        static abstract V LoadPartial(ref T src, int i, int count);
-        static abstract void StorePartial(V v, ref T dst, int i, int count);
-        static abstract V Add(V a, V b);
-        /// <summary>v in the first <paramref name="count"/> lanes, zero in the rest.</summary>
-        static abstract V KeepFirst(V v, int count);
-        static abstract T Sum(V v);
-        static abstract V Map<TOp>(TOp op, V a) where TOp : struct, IMap1<T>;
-        static abstract V Map<TOp>(TOp op, V a, V b) where TOp : struct, IMap2<T>;
-        static abstract V Map<TOp>(TOp op, V a, V b, V c) where TOp : struct, IMap3<T>;
-        static abstract V Map<TOp>(TOp op, V a, V b, V c, V d) where TOp : struct, IMap4<T>;
-        static abstract void Update<TOp>(TOp op, ref V a, V g, ref V b) where TOp : struct, IUpdate2<T>;
-        static abstract void Update<TOp>(TOp op, ref V a, V g, ref V b, ref V c) where TOp : struct, IUpdate3<T>;
-    }
-
-    private readonly struct W512<T> : IWidth<T, Vector512<T>> where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public static int Count => Vector512<T>.Count;
-        public static Vector512<T> Zero => Vector512<T>.Zero;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Load(ref T src, int i) => Vector512.LoadUnsafe(ref src, (nuint)i);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Store(Vector512<T> v, ref T dst, int i) => v.StoreUnsafe(ref dst, (nuint)i);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> LoadPartial(ref T src, int i, int count) => Load512(ref Unsafe.Add(ref src, i), count);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StorePartial(Vector512<T> v, ref T dst, int i, int count) => Store512(v, ref Unsafe.Add(ref dst, i), count);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> KeepFirst(Vector512<T> v, int count) => Vector512.ConditionalSelect(Valid512<T>(count), v, Vector512<T>.Zero);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static T Sum(Vector512<T> v) => Vector512.Sum(v);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Map<TOp>(TOp op, Vector512<T> a) where TOp : struct, IMap1<T> => op.Invoke(a);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Map<TOp>(TOp op, Vector512<T> a, Vector512<T> b) where TOp : struct, IMap2<T> => op.Invoke(a, b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Map<TOp>(TOp op, Vector512<T> a, Vector512<T> b, Vector512<T> c) where TOp : struct, IMap3<T> => op.Invoke(a, b, c);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Map<TOp>(TOp op, Vector512<T> a, Vector512<T> b, Vector512<T> c, Vector512<T> d) where TOp : struct, IMap4<T>
-            => op.Invoke(a, b, c, d);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Update<TOp>(TOp op, ref Vector512<T> a, Vector512<T> g, ref Vector512<T> b) where TOp : struct, IUpdate2<T>
-            => op.Invoke(ref a, g, ref b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Update<TOp>(TOp op, ref Vector512<T> a, Vector512<T> g, ref Vector512<T> b, ref Vector512<T> c) where TOp : struct, IUpdate3<T>
-            => op.Invoke(ref a, g, ref b, ref c);
-    }
-
-    private readonly struct W256<T> : IWidth<T, Vector256<T>> where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public static int Count => Vector256<T>.Count;
-        public static Vector256<T> Zero => Vector256<T>.Zero;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Load(ref T src, int i) => Vector256.LoadUnsafe(ref src, (nuint)i);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Store(Vector256<T> v, ref T dst, int i) => v.StoreUnsafe(ref dst, (nuint)i);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> LoadPartial(ref T src, int i, int count) => Load256(ref Unsafe.Add(ref src, i), count);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StorePartial(Vector256<T> v, ref T dst, int i, int count) => Store256(v, ref Unsafe.Add(ref dst, i), count);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> KeepFirst(Vector256<T> v, int count) => Vector256.ConditionalSelect(Valid256<T>(count), v, Vector256<T>.Zero);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static T Sum(Vector256<T> v) => Vector256.Sum(v);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Map<TOp>(TOp op, Vector256<T> a) where TOp : struct, IMap1<T> => op.Invoke(a);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Map<TOp>(TOp op, Vector256<T> a, Vector256<T> b) where TOp : struct, IMap2<T> => op.Invoke(a, b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Map<TOp>(TOp op, Vector256<T> a, Vector256<T> b, Vector256<T> c) where TOp : struct, IMap3<T> => op.Invoke(a, b, c);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<T> Map<TOp>(TOp op, Vector256<T> a, Vector256<T> b, Vector256<T> c, Vector256<T> d) where TOp : struct, IMap4<T>
-            => op.Invoke(a, b, c, d);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Update<TOp>(TOp op, ref Vector256<T> a, Vector256<T> g, ref Vector256<T> b) where TOp : struct, IUpdate2<T>
-            => op.Invoke(ref a, g, ref b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Update<TOp>(TOp op, ref Vector256<T> a, Vector256<T> g, ref Vector256<T> b, ref Vector256<T> c) where TOp : struct, IUpdate3<T>
-            => op.Invoke(ref a, g, ref b, ref c);
     }
 }
