@@ -40,8 +40,8 @@ public class GmmFitBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _savedThreads = Gemm.MaxThreads;
-        Gemm.MaxThreads = Threads;
+        _savedThreads = CpuThreads.Max;
+        CpuThreads.Max = Threads;
         (_x, _rows, string source, string path) = GmmBenchmarkData.Load();
         // The explicit start both sides use: scikit-learn's default initialization (k-means), computed once here.
         var start = new GaussianMixture(Components) { CovarianceType = Type, MaxIterations = 0, Seed = 0 }
@@ -63,7 +63,7 @@ public class GmmFitBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Gemm.MaxThreads = _savedThreads;
+    public void Cleanup() => CpuThreads.Max = _savedThreads;
 
     [Benchmark]
     public GaussianMixture Fit() => new GaussianMixture(Components)

@@ -52,8 +52,8 @@ public class GemmBenchmarks
         // It is measured again in GlobalCleanup; the column shows the better of the two.
         s_peaks[Key(Shape, Threads)] = FmaPeak.Measure(PeakKind, Threads);
 
-        _savedMaxThreads = Gemm.MaxThreads;
-        Gemm.MaxThreads = Threads;
+        _savedMaxThreads = CpuThreads.Max;
+        CpuThreads.Max = Threads;
         var rng = new Random(42);
         int aLength = Shape.M * Shape.K, bLength = Shape.K * Shape.N, cLength = Shape.M * Shape.N;
         if (Shape.IsDouble)
@@ -73,7 +73,7 @@ public class GemmBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        Gemm.MaxThreads = _savedMaxThreads;
+        CpuThreads.Max = _savedMaxThreads;
         // Measure the peak again after the runs and keep the better figure: a burst of load from another
         // process during one of the two measurements then cannot inflate the ratio. (Sleep first so the GEMM
         // worker, which spins for 200 us after its last job, has gone to sleep.)

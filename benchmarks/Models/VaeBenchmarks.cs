@@ -26,7 +26,7 @@ public class VaeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        global::Engine.Kernels.Cpu.Gemm.MaxThreads = Threads;
+        global::Engine.Kernels.Cpu.CpuThreads.Max = Threads;
         _vae = new VariationalAutoencoder(new VaeOptions { InputSize = 784, Hidden = [400], LatentSize = 20 }, new Generator(0));
         _opt = new Adam(_vae.Parameters(), 1e-3);
         var rng = new Random(1);

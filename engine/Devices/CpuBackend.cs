@@ -152,7 +152,7 @@ internal sealed class CpuBackend : Backend
         }
 
         public override void SgdUpdate(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep) =>
-            Optimizers.Sgd<T>(S(param), S(grad), SOrEmpty(momentumBuffer), C(lr), C(momentum), C(dampening), C(weightDecay), nesterov, firstStep);
+            SgdKernel.Apply<T>(S(param), S(grad), SOrEmpty(momentumBuffer), C(lr), C(momentum), C(dampening), C(weightDecay), nesterov, firstStep);
 
         public override double SumOfSquares(Tensor x) => double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(S(x)));
 

@@ -24,7 +24,7 @@ public enum NormalizeOp { Softmax, LogSoftmax }
 /// (1e30, 3e38) stay finite, and a row whose max is not finite (all -inf, a +inf entry, a NaN) is NaN throughout.</para>
 /// <para>Sums over the columns (inner &gt; 1) add the rows in order, as the twins do; sums along a row use vector
 /// accumulators, so they differ from the twins by a reordering (O(n eps) of the sum of magnitudes). exp and log
-/// are <see cref="FusedMath"/>'s (&lt;= 1 ulp).</para>
+/// are <see cref="VectorMath"/>'s (&lt;= 1 ulp).</para>
 /// </remarks>
 public static class Axis
 {
@@ -331,8 +331,8 @@ public static class Axis
     /// <summary>e^(x - m), m a scalar.</summary>
     private readonly struct ExpSubOp<T>(T m) : IMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x) => FusedMath.Exp(x - Vector512.Create(m));
-        public Vector256<T> Invoke(Vector256<T> x) => FusedMath.Exp(x - Vector256.Create(m));
+        public Vector512<T> Invoke(Vector512<T> x) => VectorMath.Exp(x - Vector512.Create(m));
+        public Vector256<T> Invoke(Vector256<T> x) => VectorMath.Exp(x - Vector256.Create(m));
     }
 
     /// <summary>(x - m) - ls, m and ls scalars.</summary>
@@ -345,15 +345,15 @@ public static class Axis
     /// <summary>e^(x - m).</summary>
     private readonly struct ExpDiffOp<T> : IMap2<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> m) => FusedMath.Exp(x - m);
-        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> m) => FusedMath.Exp(x - m);
+        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> m) => VectorMath.Exp(x - m);
+        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> m) => VectorMath.Exp(x - m);
     }
 
     /// <summary>s + e^(x - m).</summary>
     private readonly struct AddExpDiffOp<T> : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> m, Vector512<T> s) => s + FusedMath.Exp(x - m);
-        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> m, Vector256<T> s) => s + FusedMath.Exp(x - m);
+        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> m, Vector512<T> s) => s + VectorMath.Exp(x - m);
+        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> m, Vector256<T> s) => s + VectorMath.Exp(x - m);
     }
 
     /// <summary>(x - m) - ls.</summary>
@@ -367,23 +367,23 @@ public static class Axis
     private readonly struct LseFinishOp<T> : IMap2<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public Vector512<T> Invoke(Vector512<T> m, Vector512<T> s)
-            => Vector512.ConditionalSelect(Vector512.Equals(m - m, Vector512<T>.Zero), m + FusedMath.Log(s), m);
+            => Vector512.ConditionalSelect(Vector512.Equals(m - m, Vector512<T>.Zero), m + VectorMath.Log(s), m);
         public Vector256<T> Invoke(Vector256<T> m, Vector256<T> s)
-            => Vector256.ConditionalSelect(Vector256.Equals(m - m, Vector256<T>.Zero), m + FusedMath.Log(s), m);
+            => Vector256.ConditionalSelect(Vector256.Equals(m - m, Vector256<T>.Zero), m + VectorMath.Log(s), m);
     }
 
     /// <summary>dx + g e^(x - y), g and y scalars (a row's gradient and logsumexp).</summary>
     private readonly struct LseBackRowOp<T>(T g, T y) : IMap2<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> d) => d + Vector512.Create(g) * FusedMath.Exp(x - Vector512.Create(y));
-        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> d) => d + Vector256.Create(g) * FusedMath.Exp(x - Vector256.Create(y));
+        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> d) => d + Vector512.Create(g) * VectorMath.Exp(x - Vector512.Create(y));
+        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> d) => d + Vector256.Create(g) * VectorMath.Exp(x - Vector256.Create(y));
     }
 
     /// <summary>dx + g e^(x - y).</summary>
     private readonly struct LseBackOp<T> : IMap4<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> y, Vector512<T> g, Vector512<T> d) => d + g * FusedMath.Exp(x - y);
-        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> y, Vector256<T> g, Vector256<T> d) => d + g * FusedMath.Exp(x - y);
+        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> y, Vector512<T> g, Vector512<T> d) => d + g * VectorMath.Exp(x - y);
+        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> y, Vector256<T> g, Vector256<T> d) => d + g * VectorMath.Exp(x - y);
     }
 
     /// <summary>dx + y (dy - s), s a scalar.</summary>
@@ -396,8 +396,8 @@ public static class Axis
     /// <summary>dx + (dy - e^y s), s a scalar.</summary>
     private readonly struct LogSoftmaxBackRowOp<T>(T s) : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> y, Vector512<T> g, Vector512<T> d) => d + (g - FusedMath.Exp(y) * Vector512.Create(s));
-        public Vector256<T> Invoke(Vector256<T> y, Vector256<T> g, Vector256<T> d) => d + (g - FusedMath.Exp(y) * Vector256.Create(s));
+        public Vector512<T> Invoke(Vector512<T> y, Vector512<T> g, Vector512<T> d) => d + (g - VectorMath.Exp(y) * Vector512.Create(s));
+        public Vector256<T> Invoke(Vector256<T> y, Vector256<T> g, Vector256<T> d) => d + (g - VectorMath.Exp(y) * Vector256.Create(s));
     }
 
     /// <summary>dx + y (dy - s).</summary>
@@ -410,7 +410,7 @@ public static class Axis
     /// <summary>dx + (dy - e^y s).</summary>
     private readonly struct LogSoftmaxBackOp<T> : IMap4<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> y, Vector512<T> g, Vector512<T> s, Vector512<T> d) => d + (g - FusedMath.Exp(y) * s);
-        public Vector256<T> Invoke(Vector256<T> y, Vector256<T> g, Vector256<T> s, Vector256<T> d) => d + (g - FusedMath.Exp(y) * s);
+        public Vector512<T> Invoke(Vector512<T> y, Vector512<T> g, Vector512<T> s, Vector512<T> d) => d + (g - VectorMath.Exp(y) * s);
+        public Vector256<T> Invoke(Vector256<T> y, Vector256<T> g, Vector256<T> s, Vector256<T> d) => d + (g - VectorMath.Exp(y) * s);
     }
 }

@@ -42,8 +42,8 @@ public static partial class Fused
         T lr, T beta1, T beta2, T eps, T weightDecay, bool decoupled, int step) where T : unmanaged, IFloatingPointIeee754<T>
     {
         FusedChecks.Adam<T>(param, grad, m, v, step);
-        var level = FusedSimd.Current;
-        if (level == FusedSimd.Level.Scalar)
+        var level = Simd.Current;
+        if (level == Simd.Level.Scalar)
         {
             ReferenceFused.AdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
             return;
@@ -54,7 +54,7 @@ public static partial class Fused
         T decay = decoupled ? T.One - lr * weightDecay : T.One;
         var op = new AdamOp<T>(beta1, beta2, eps, decoupled ? T.Zero : weightDecay, !decoupled, stepSize, invSqrtBc2, decay);
 
-        // Seven streams of memory per element and little arithmetic: large tensors split over the GEMM threads (two
+        // Seven streams of memory per element and little arithmetic: large tensors split over the worker threads (two
         // cores draw more bandwidth than one). Elementwise, so the split changes no bit.
         int n = param.Length;
         if (n >= 2 * MinAdamPerPart && ParallelParts.Threads > 1)
@@ -68,77 +68,22 @@ public static partial class Fused
             }
             return;
         }
-        AdamRange(ref MemoryMarshal.GetReference(param), ref MemoryMarshal.GetReference(grad), ref MemoryMarshal.GetReference(m),
+        Simd.Update3(ref MemoryMarshal.GetReference(param), ref MemoryMarshal.GetReference(grad), ref MemoryMarshal.GetReference(m),
             ref MemoryMarshal.GetReference(v), n, op, level);
     }
 
     /// <summary>Fewest parameters per thread for the Adam update to be split (about 10 microseconds of memory traffic).</summary>
     private const int MinAdamPerPart = 32768;
 
-    private readonly unsafe struct AdamBody<T>(T* param, T* grad, T* m, T* v, AdamOp<T> op, FusedSimd.Level level) : IRangeBody
+    private readonly unsafe struct AdamBody<T>(T* param, T* grad, T* m, T* v, AdamOp<T> op, Simd.Level level) : IRangeBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Execute(int start, int end)
-            => AdamRange(ref *(param + start), ref *(grad + start), ref *(m + start), ref *(v + start), end - start, op, level);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AdamRange<T>(ref T pr, ref T gr, ref T mr, ref T vr, int n, AdamOp<T> op, FusedSimd.Level level)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (level == FusedSimd.Level.V512)
-        {
-            int w = Vector512<T>.Count;
-            for (; i <= n - w; i += w)
-            {
-                nuint o = (nuint)i;
-                var p = Vector512.LoadUnsafe(ref pr, o);
-                var mm = Vector512.LoadUnsafe(ref mr, o);
-                var vv = Vector512.LoadUnsafe(ref vr, o);
-                op.Step(ref p, Vector512.LoadUnsafe(ref gr, o), ref mm, ref vv);
-                p.StoreUnsafe(ref pr, o); mm.StoreUnsafe(ref mr, o); vv.StoreUnsafe(ref vr, o);
-            }
-            if (i < n)
-            {
-                int rem = n - i;
-                var p = FusedLoops.Load512(ref Unsafe.Add(ref pr, i), rem);
-                var mm = FusedLoops.Load512(ref Unsafe.Add(ref mr, i), rem);
-                var vv = FusedLoops.Load512(ref Unsafe.Add(ref vr, i), rem);
-                op.Step(ref p, FusedLoops.Load512(ref Unsafe.Add(ref gr, i), rem), ref mm, ref vv);
-                FusedLoops.Store512(p, ref Unsafe.Add(ref pr, i), rem);
-                FusedLoops.Store512(mm, ref Unsafe.Add(ref mr, i), rem);
-                FusedLoops.Store512(vv, ref Unsafe.Add(ref vr, i), rem);
-            }
-        }
-        else
-        {
-            int w = Vector256<T>.Count;
-            for (; i <= n - w; i += w)
-            {
-                nuint o = (nuint)i;
-                var p = Vector256.LoadUnsafe(ref pr, o);
-                var mm = Vector256.LoadUnsafe(ref mr, o);
-                var vv = Vector256.LoadUnsafe(ref vr, o);
-                op.Step(ref p, Vector256.LoadUnsafe(ref gr, o), ref mm, ref vv);
-                p.StoreUnsafe(ref pr, o); mm.StoreUnsafe(ref mr, o); vv.StoreUnsafe(ref vr, o);
-            }
-            if (i < n)
-            {
-                int rem = n - i;
-                var p = FusedLoops.Load256(ref Unsafe.Add(ref pr, i), rem);
-                var mm = FusedLoops.Load256(ref Unsafe.Add(ref mr, i), rem);
-                var vv = FusedLoops.Load256(ref Unsafe.Add(ref vr, i), rem);
-                op.Step(ref p, FusedLoops.Load256(ref Unsafe.Add(ref gr, i), rem), ref mm, ref vv);
-                FusedLoops.Store256(p, ref Unsafe.Add(ref pr, i), rem);
-                FusedLoops.Store256(mm, ref Unsafe.Add(ref mr, i), rem);
-                FusedLoops.Store256(vv, ref Unsafe.Add(ref vr, i), rem);
-            }
-        }
+            => Simd.Update3(ref *(param + start), ref *(grad + start), ref *(m + start), ref *(v + start), end - start, op, level);
     }
 
     /// <summary>The per-element Adam rule of <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, bool, int)"/> at both widths.</summary>
-    private readonly struct AdamOp<T>(T beta1, T beta2, T eps, T l2, bool coupled, T stepSize, T invSqrtBc2, T decay)
+    private readonly struct AdamOp<T>(T beta1, T beta2, T eps, T l2, bool coupled, T stepSize, T invSqrtBc2, T decay) : IUpdate3<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly T _b1 = beta1, _omb1 = T.One - beta1, _b2 = beta2, _omb2 = T.One - beta2, _eps = eps, _l2 = l2;
@@ -146,7 +91,7 @@ public static partial class Fused
         private readonly T _stepSize = stepSize, _invSqrtBc2 = invSqrtBc2, _decay = decay;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step(ref Vector512<T> p, Vector512<T> g, ref Vector512<T> m, ref Vector512<T> v)
+        public void Invoke(ref Vector512<T> p, Vector512<T> g, ref Vector512<T> m, ref Vector512<T> v)
         {
             if (_coupled) g += Vector512.Create(_l2) * p;
             m = Vector512.Create(_b1) * m + Vector512.Create(_omb1) * g;
@@ -156,7 +101,7 @@ public static partial class Fused
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
+        public void Invoke(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
         {
             if (_coupled) g += Vector256.Create(_l2) * p;
             m = Vector256.Create(_b1) * m + Vector256.Create(_omb1) * g;

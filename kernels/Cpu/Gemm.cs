@@ -20,7 +20,7 @@ internal enum GemmPath
 /// </summary>
 /// <param name="Isa">Vector ISA of the kernels (Auto: the widest accelerated one).</param>
 /// <param name="Path">Packed or unpacked path (Auto: by size).</param>
-/// <param name="Threads">Thread count (0: <see cref="Gemm.MaxThreads"/>, capped by the processor count).</param>
+/// <param name="Threads">Thread count (0: <see cref="CpuThreads.Max"/>, capped by the processor count).</param>
 /// <param name="Blocking">Cache blocking (null: <see cref="GemmBlocking.For{T}(GemmIsa)"/>).</param>
 /// <param name="ParallelThreshold">Minimum m*n*k that is split across threads (0: the default, 2^20).</param>
 /// <param name="BInPlace">Read full B micro-panels from B itself (null: when its stride allows, see GemmPacked).</param>
@@ -35,7 +35,7 @@ internal readonly record struct GemmOptions(
 /// <summary>
 /// General matrix multiply on row-major spans: C = alpha * op(A) * op(B) + beta * C, a Goto/BLIS-style
 /// implementation (packed panels, register-blocked Vector512 / Vector256 micro-kernels, cache blocking,
-/// up to <see cref="MaxThreads"/> threads).
+/// up to <see cref="CpuThreads.Max"/> threads).
 /// </summary>
 public static class Gemm
 {
@@ -44,23 +44,6 @@ public static class Gemm
 
     /// <summary>m*n*k from which the work is split over threads (~ 8 microseconds of FMAs on one core).</summary>
     internal const long DefaultParallelThreshold = 1L << 20;
-
-    private static int s_maxThreads = Math.Max(1, Environment.ProcessorCount);
-
-    /// <summary>
-    /// Number of threads GEMM may use (default: <see cref="Environment.ProcessorCount"/>). Large problems are
-    /// split over at most this many threads, never more than the processor count (workers spin, so
-    /// oversubscription would only cost).
-    /// </summary>
-    public static int MaxThreads
-    {
-        get => Volatile.Read(ref s_maxThreads);
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(MaxThreads));
-            Volatile.Write(ref s_maxThreads, value);
-        }
-    }
 
     /// <summary>
     /// C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions. op(A) is m x k (A is k x m
@@ -121,7 +104,7 @@ public static class Gemm
         blocking.Validate<T>(isa);
         bool bInPlace = !problem.TransB && (options.BInPlace ?? GemmPacked.CanUseBInPlace(problem));
         var plan = new GemmPlan(isa, blocking, bInPlace);
-        int threads = options.Threads > 0 ? options.Threads : Math.Min(MaxThreads, Environment.ProcessorCount);
+        int threads = options.Threads > 0 ? options.Threads : Math.Min(CpuThreads.Max, Environment.ProcessorCount);
         long threshold = options.ParallelThreshold > 0 ? options.ParallelThreshold : DefaultParallelThreshold;
         if (threads > 1 && volume >= threshold && TryRunParallel(problem, plan, threads)) return;
         GemmPacked.Run(problem, 0, problem.M, 0, problem.N, plan);
@@ -144,16 +127,16 @@ public static class Gemm
             units = splitN ? GemmMath.DivUp(problem.N, vectorWidth) : GemmMath.DivUp(problem.M, RowGranularity);
         }
         int parts = Math.Min(threads, units);
-        if (parts < 2 || !GemmWorkerPool.TryAcquire()) return false;
+        if (parts < 2 || !CpuWorkerPool.TryAcquire()) return false;
         try
         {
             GemmSplitTask<T> task = GemmSplitTask<T>.Shared;
             task.Set(problem, plan, splitN, splitN ? vectorWidth : RowGranularity, parts);
-            GemmWorkerPool.Run(task, parts, parts);
+            CpuWorkerPool.Run(task, parts, parts);
         }
         finally
         {
-            GemmWorkerPool.Release();
+            CpuWorkerPool.Release();
         }
         return true;
     }

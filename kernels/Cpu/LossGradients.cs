@@ -6,7 +6,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>
 /// Backward rules of the fused per-row losses (forwards in <c>Fused</c>). Rows of <c>cols</c> elements; the
-/// upstream gradient has one value per row. Vector512/Vector256 loops on <see cref="FusedMath"/>'s exp (&lt;= 1 ulp);
+/// upstream gradient has one value per row. Vector512/Vector256 loops on <see cref="VectorMath"/>'s exp (&lt;= 1 ulp);
 /// the semantics are the scalar twins' in <see cref="ReferenceElementwise"/> (the fallback without AVX2), which they
 /// match to a few ulps (the sigmoid and exp) and otherwise operation for operation.
 /// </summary>
@@ -75,8 +75,8 @@ public static class LossGradients
     /// <summary>acc + g (sigmoid(l) - t).</summary>
     private readonly struct BceBackOp<T>(T g) : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> l, Vector512<T> t, Vector512<T> acc) => acc + Vector512.Create(g) * (FusedMath.Sigmoid(l) - t);
-        public Vector256<T> Invoke(Vector256<T> l, Vector256<T> t, Vector256<T> acc) => acc + Vector256.Create(g) * (FusedMath.Sigmoid(l) - t);
+        public Vector512<T> Invoke(Vector512<T> l, Vector512<T> t, Vector512<T> acc) => acc + Vector512.Create(g) * (VectorMath.Sigmoid(l) - t);
+        public Vector256<T> Invoke(Vector256<T> l, Vector256<T> t, Vector256<T> acc) => acc + Vector256.Create(g) * (VectorMath.Sigmoid(l) - t);
     }
 
     /// <summary>acc - g v.</summary>
@@ -96,8 +96,8 @@ public static class LossGradients
     /// <summary>(x - mu) e^-logvar.</summary>
     private readonly struct GaussScoreOp<T> : IMap3<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> mu, Vector512<T> lv) => (x - mu) * FusedMath.Exp(-lv);
-        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> mu, Vector256<T> lv) => (x - mu) * FusedMath.Exp(-lv);
+        public Vector512<T> Invoke(Vector512<T> x, Vector512<T> mu, Vector512<T> lv) => (x - mu) * VectorMath.Exp(-lv);
+        public Vector256<T> Invoke(Vector256<T> x, Vector256<T> mu, Vector256<T> lv) => (x - mu) * VectorMath.Exp(-lv);
     }
 
     /// <summary>acc + g (1/2 d (x - mu) - 1/2).</summary>

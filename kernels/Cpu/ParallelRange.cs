@@ -7,7 +7,7 @@ internal interface IRangeBody
 }
 
 /// <summary>
-/// Splits a loop over [0, n) into one contiguous range per thread and runs them on the caller and the GEMM worker
+/// Splits a loop over [0, n) into one contiguous range per thread and runs them on the caller and the CPU worker
 /// (the same spinning workers as <see cref="ParallelParts"/>, so a kernel called between two GEMMs of a training step
 /// hands off in well under a microsecond). Used by the memory- and transcendental-bound kernels (normal fills, row
 /// losses, the Adam update) whose work is elementwise: every element is computed by the same instructions whichever
@@ -15,7 +15,7 @@ internal interface IRangeBody
 /// </summary>
 /// <remarks>
 /// Cut points fall on multiples of a grain (a vector, a random block, a row) so no element's computation straddles
-/// two threads. Below <c>minPerPart</c> items per part, or when <see cref="Gemm.MaxThreads"/> is 1, or
+/// two threads. Below <c>minPerPart</c> items per part, or when <see cref="CpuThreads.Max"/> is 1, or
 /// when another thread holds the workers, the whole range runs on the caller. Nothing is allocated per call: the
 /// shared task object is only touched while the pool is held.
 /// </remarks>
@@ -27,7 +27,7 @@ internal static class ParallelRange
         int threads = ParallelParts.Threads;
         long units = ((long)n + grain - 1) / Math.Max(grain, 1);
         int parts = (int)Math.Min(threads, Math.Min(units, (long)n / Math.Max(minPerPart, 1)));
-        if (parts < 2 || !GemmWorkerPool.TryAcquire())
+        if (parts < 2 || !CpuWorkerPool.TryAcquire())
         {
             body.Execute(0, n);
             return;
@@ -36,16 +36,16 @@ internal static class ParallelRange
         {
             var task = RangeTask<TBody>.Shared;
             task.Set(body, n, grain, parts);
-            GemmWorkerPool.Run(task, parts, parts);
+            CpuWorkerPool.Run(task, parts, parts);
             task.Body = default;
         }
         finally
         {
-            GemmWorkerPool.Release();
+            CpuWorkerPool.Release();
         }
     }
 
-    private sealed class RangeTask<TBody> : IGemmTask where TBody : struct, IRangeBody
+    private sealed class RangeTask<TBody> : IWorkerTask where TBody : struct, IRangeBody
     {
         /// <summary>Only touched while the worker pool is held, hence one instance per body type suffices.</summary>
         public static readonly RangeTask<TBody> Shared = new();

@@ -54,8 +54,8 @@ public static class RandomFill
     private const double DoubleScale = 1.0 / 4503599627370496.0; // 2^-52
     private const double TwoPi = 6.283185307179586;              // 2 pi rounded to double
 
-    /// <summary>The vector path to take: the hardware's, or a narrower one a test forces on its thread (see <see cref="FusedSimd"/>).</summary>
-    private static FusedSimd.Level Level => FusedSimd.Current;
+    /// <summary>The vector path to take: the hardware's, or a narrower one a test forces on its thread (see <see cref="Simd"/>).</summary>
+    private static Simd.Level Level => Simd.Current;
 
     /// <summary>The float uniform of one 32-bit word, exactly as documented on the class.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -95,7 +95,7 @@ public static class RandomFill
     /// <summary>Normal(mean, std) by Box-Muller on the float uniforms; element 4j+k uses block offset + j (see remarks).</summary>
     public static unsafe void Normal(ulong seed, ulong offset, Span<float> dst, float mean, float std)
     {
-        // Box-Muller costs ~10 ns per value in double precision; long fills split over the GEMM threads at block
+        // Box-Muller costs ~10 ns per value in double precision; long fills split over the worker threads at block
         // boundaries (4 floats), where the stream is a pure function of the element index: the same bits either way.
         if (dst.Length >= 2 * MinNormalsPerPart && ParallelParts.Threads > 1)
         {
@@ -198,7 +198,7 @@ public static class RandomFill
             var p = probs.Slice(start, len);
             var d = dst.Slice(start, len);
             int i = 0;
-            if (Level >= FusedSimd.Level.V512 && len >= 16)
+            if (Level >= Simd.Level.V512 && len >= 16)
             {
                 var one = Vector512.Create(1f);
                 for (; i <= len - 16; i += 16)
@@ -227,13 +227,13 @@ public static class RandomFill
         // Multiply then add, never fused, to stay bit-identical to the scalar definition.
         int i = 0, n = dst.Length;
         ref float d = ref MemoryMarshal.GetReference(dst);
-        if (Level >= FusedSimd.Level.V512)
+        if (Level >= Simd.Level.V512)
         {
             var l = Vector512.Create(low); var s = Vector512.Create(range);
             for (; i <= n - 16; i += 16)
                 (l + Vector512.LoadUnsafe(ref d, (nuint)i) * s).StoreUnsafe(ref d, (nuint)i);
         }
-        if (Level >= FusedSimd.Level.V256)
+        if (Level >= Simd.Level.V256)
         {
             var l = Vector256.Create(low); var s = Vector256.Create(range);
             for (; i <= n - 8; i += 8)
@@ -246,13 +246,13 @@ public static class RandomFill
     {
         int i = 0, n = dst.Length;
         ref double d = ref MemoryMarshal.GetReference(dst);
-        if (Level >= FusedSimd.Level.V512)
+        if (Level >= Simd.Level.V512)
         {
             var l = Vector512.Create(low); var s = Vector512.Create(range);
             for (; i <= n - 8; i += 8)
                 (l + Vector512.LoadUnsafe(ref d, (nuint)i) * s).StoreUnsafe(ref d, (nuint)i);
         }
-        if (Level >= FusedSimd.Level.V256)
+        if (Level >= Simd.Level.V256)
         {
             var l = Vector256.Create(low); var s = Vector256.Create(range);
             for (; i <= n - 4; i += 4)
@@ -269,7 +269,7 @@ public static class RandomFill
         ulong block = offset;
         ref float d = ref MemoryMarshal.GetReference(dst);
         var level = Level;
-        if (level >= FusedSimd.Level.V512 && Avx512F.IsSupported)
+        if (level >= Simd.Level.V512 && Avx512F.IsSupported)
         {
             var half = Vector512.Create(0.5f); var scale = Vector512.Create(FloatScale);
             for (; i <= n - 32; i += 32, block += 8)
@@ -280,7 +280,7 @@ public static class RandomFill
                 ((Vector512.ConvertToSingle((second.AsUInt32() >>> 9).AsInt32()) + half) * scale).StoreUnsafe(ref d, (nuint)(i + 16));
             }
         }
-        if (level >= FusedSimd.Level.V256 && Avx2.IsSupported)
+        if (level >= Simd.Level.V256 && Avx2.IsSupported)
         {
             var half = Vector256.Create(0.5f); var scale = Vector256.Create(FloatScale);
             for (; i <= n - 16; i += 16, block += 4)
@@ -314,7 +314,7 @@ public static class RandomFill
         // subtracting 2^52 leaves the integer: a conversion with no rounding and no AVX512DQ requirement.
         const ulong Two52Bits = 0x4330000000000000UL;
         const double Two52 = 4503599627370496.0;
-        if (level >= FusedSimd.Level.V512 && Avx512F.IsSupported)
+        if (level >= Simd.Level.V512 && Avx512F.IsSupported)
         {
             var bias = Vector512.Create(Two52Bits); var two52 = Vector512.Create(Two52);
             var half = Vector512.Create(0.5); var scale = Vector512.Create(DoubleScale);
@@ -326,7 +326,7 @@ public static class RandomFill
                 ((((second >>> 12) | bias).AsDouble() - two52 + half) * scale).StoreUnsafe(ref d, (nuint)(i + 8));
             }
         }
-        if (level >= FusedSimd.Level.V256 && Avx2.IsSupported)
+        if (level >= Simd.Level.V256 && Avx2.IsSupported)
         {
             var bias = Vector256.Create(Two52Bits); var two52 = Vector256.Create(Two52);
             var half = Vector256.Create(0.5); var scale = Vector256.Create(DoubleScale);

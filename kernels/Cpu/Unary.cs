@@ -29,7 +29,7 @@ public enum UnaryOp
 /// evaluate per element; they also run on hardware without AVX2. Single-instruction rules and those TensorPrimitives does fastest run
 /// through TensorPrimitives (neg, log, sqrt, square, abs, pow, scale, add); exp, sigmoid, tanh, softplus,
 /// log-sigmoid, log1p, relu, leaky relu, clamp and every backward rule are hand-written Vector512/Vector256 loops
-/// (<see cref="Simd"/>) on <see cref="FusedMath"/>'s exp and log (&lt;= 1 ulp). Exact operations (+, -, *, /,
+/// (<see cref="Simd"/>) on <see cref="VectorMath"/>'s exp and log (&lt;= 1 ulp). Exact operations (+, -, *, /,
 /// selects) are evaluated in the twin's order, so those rules agree with it bit for bit; the transcendental ones
 /// agree to a few ulps.
 /// </remarks>

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Reference;
 
 /// <summary>
 /// Plain scalar twins of the elementwise CPU kernels (<see cref="Unary"/>, <see cref="Strided"/>, <see cref="Rows"/>,
-/// <see cref="LossGradients"/>, <see cref="Optimizers"/>): the same signatures, one loop per kernel, each formula
+/// <see cref="LossGradients"/>, <see cref="SgdKernel"/>): the same signatures, one loop per kernel, each formula
 /// written once in its most direct stable form. They define the semantics (NaN and infinity handling included) that
 /// the vectorised kernels reproduce, serve as the test oracle, and are the fallback on hardware without AVX2.
 /// </summary>

@@ -35,15 +35,15 @@ public static class CliApp
             Console.Error.WriteLine($"error: --threads must lie in 1..{Environment.ProcessorCount} (the processor count); got {threads}.");
             return 2;
         }
-        int previous = Gemm.MaxThreads;
-        Gemm.MaxThreads = threads;
+        int previous = CpuThreads.Max;
+        CpuThreads.Max = threads;
         try
         {
             return parse.Invoke();
         }
         finally
         {
-            Gemm.MaxThreads = previous;
+            CpuThreads.Max = previous;
         }
     }
 

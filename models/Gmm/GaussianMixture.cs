@@ -23,7 +23,7 @@ namespace Engine.Models.Gmm;
 /// (Sigma^-1 = C C^T), responsibilities through logsumexp, N_k + 10 eps against empty components. A covariance
 /// that is not positive definite raises <see cref="CovarianceNotPositiveDefiniteException"/> naming the
 /// component; non-finite data raise an <see cref="ArgumentException"/> naming the first bad row. The E-step and
-/// the M-step statistics run in blocks of rows with GEMM on all cores (<see cref="Gemm.MaxThreads"/>), with the
+/// the M-step statistics run in blocks of rows with GEMM on all cores (<see cref="CpuThreads.Max"/>), with the
 /// same bits for any thread count (the rows are split into chunks by the data size alone, and the chunks' partial
 /// statistics are reduced in a fixed order), and the EM iterations allocate nothing.</para>
 /// <para>With <see cref="Device"/> set to an ILGPU device, the EM iterations run there as device kernels (see that

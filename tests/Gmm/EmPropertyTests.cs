@@ -165,7 +165,7 @@ public class EmPropertyTests
         _ => k,
     };
 
-    [Test, NonParallelizable]   // changes Gemm.MaxThreads for a moment
+    [Test, NonParallelizable]   // changes CpuThreads.Max for a moment
     public void ThreadedBlocks_MatchTheTextbook_AndOneThread([Values] CovarianceType type, [Values(8, 21)] int d)
     {
         // Big enough that the E-step is split over threads and many blocks (with a ragged last block); d = 21 also
@@ -193,16 +193,16 @@ public class EmPropertyTests
         }.Fit(x, n, d);
 
         GaussianMixture threaded = Run();
-        int saved = Gemm.MaxThreads;
+        int saved = CpuThreads.Max;
         GaussianMixture single;
         try
         {
-            Gemm.MaxThreads = 1;
+            CpuThreads.Max = 1;
             single = Run();
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            CpuThreads.Max = saved;
         }
         var textbook = new TextbookEm(type, x, n, d, 1e-6, weights, means, precisions);
         for (int t = 0; t < 4; t++)
@@ -215,7 +215,7 @@ public class EmPropertyTests
         Assert.That(Run().LowerBounds, Is.EqualTo(threaded.LowerBounds));
     }
 
-    [Test, NonParallelizable]   // changes Gemm.MaxThreads for a moment
+    [Test, NonParallelizable]   // changes CpuThreads.Max for a moment
     public unsafe void OneAndTwoThreads_GiveTheSameBits([Values] CovarianceType type)
     {
         // 12,000 x 20 with K = 5 is enough work for every covariance type to split the rows into several parts (checked
@@ -236,16 +236,16 @@ public class EmPropertyTests
 
         (GaussianMixture Gmm, double[] LogP) Run(int threads)
         {
-            int saved = Gemm.MaxThreads;
+            int saved = CpuThreads.Max;
             try
             {
-                Gemm.MaxThreads = threads;
+                CpuThreads.Max = threads;
                 var gmm = new GaussianMixture(k) { CovarianceType = type, Tolerance = 0, MaxIterations = 8, Seed = 4 }.Fit(x, n, d);
                 return (gmm, gmm.ScoreSamples(x, n, d));
             }
             finally
             {
-                Gemm.MaxThreads = saved;
+                CpuThreads.Max = saved;
             }
         }
 

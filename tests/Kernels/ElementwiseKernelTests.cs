@@ -5,7 +5,7 @@ using Engine.Kernels.Rules;
 
 namespace Engine.Tests.Kernels;
 
-/// <summary>Which code path a kernel test forces (FusedSimd's thread-local override; a path wider than the
+/// <summary>Which code path a kernel test forces (Simd's thread-local override; a path wider than the
 /// hardware runs the hardware's).</summary>
 public enum SimdPath { Scalar, V256, V512 }
 
@@ -15,11 +15,11 @@ internal static class KernelCheck
     /// <summary>Vector lengths that hit every tail of 256- and 512-bit vectors of floats and doubles.</summary>
     public static readonly int[] Lengths = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100 };
 
-    public static FusedSimd.Scope Force(SimdPath p) => FusedSimd.Force(p switch
+    public static Simd.Scope Force(SimdPath p) => Simd.Force(p switch
     {
-        SimdPath.Scalar => FusedSimd.Level.Scalar,
-        SimdPath.V256 => FusedSimd.Level.V256,
-        _ => FusedSimd.Level.V512,
+        SimdPath.Scalar => Simd.Level.Scalar,
+        SimdPath.V256 => Simd.Level.V256,
+        _ => Simd.Level.V512,
     });
 
     public static bool IsFloat<T>() => typeof(T) == typeof(float);
@@ -131,14 +131,14 @@ internal static class KernelCheck
 
 /// <summary>
 /// The elementwise CPU kernels (<see cref="Unary"/>, <see cref="Strided"/>, <see cref="Rows"/>,
-/// <see cref="LossGradients"/>, <see cref="Optimizers"/>) against their scalar twins in
+/// <see cref="LossGradients"/>, <see cref="SgdKernel"/>) against their scalar twins in
 /// <see cref="ReferenceElementwise"/>: float and double, every vector path (forced AVX-512, AVX2, scalar), lengths
 /// that hit every tail, broadcasting patterns, NaN/Inf/huge/subnormal inputs. Exact operations must agree bit for
 /// bit; exp/log-based ones within a few ulps.
 /// </summary>
 public class ElementwiseKernelTests
 {
-    // FusedMath's exp and log are within 1 ulp, the runtime's scalar ones within about 1; a composition (sigmoid
+    // VectorMath's exp and log are within 1 ulp, the runtime's scalar ones within about 1; a composition (sigmoid
     // e * 1/(1 + e), Goldberg's log1p, softplus) stacks three or four roundings on each side. Measured maximum
     // over these tests: see the assertion messages; 8 leaves a margin while any formula or tail bug is far off.
     private const double Ulps = 8;
@@ -294,7 +294,7 @@ public class ElementwiseKernelTests
     [Test]
     public void Unary_GivesIdenticalBits_OnBothVectorWidths([Values] UnaryOp op)
     {
-        if (FusedSimd.Hardware < FusedSimd.Level.V512) Assert.Ignore("needs AVX-512 to compare with the AVX2 path");
+        if (Simd.Hardware < Simd.Level.V512) Assert.Ignore("needs AVX-512 to compare with the AVX2 path");
         UnaryWidths<float>(op);
         UnaryWidths<double>(op);
     }
@@ -715,7 +715,7 @@ public class ElementwiseKernelTests
                 T C(double v) => T.CreateTruncating(v);
                 ReferenceElementwise.Sgd<T>(pe, g, be, C(c.Lr), C(c.Mom), C(c.Damp), C(c.Wd), c.Nesterov, c.First);
                 using (KernelCheck.Force(path))
-                    Optimizers.Sgd<T>(pa, g, ba, C(c.Lr), C(c.Mom), C(c.Damp), C(c.Wd), c.Nesterov, c.First);
+                    SgdKernel.Apply<T>(pa, g, ba, C(c.Lr), C(c.Mom), C(c.Damp), C(c.Wd), c.Nesterov, c.First);
                 string ctx = $"SGD {c} {typeof(T).Name} n={n} {path}";
                 KernelCheck.Exact<T>(pe, pa, ctx + " params");
                 KernelCheck.Exact<T>(be, ba, ctx + " buffer");

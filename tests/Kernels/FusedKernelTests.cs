@@ -15,11 +15,11 @@ public class FusedKernelTests
 {
     public enum Path { Scalar, V256, V512 }
 
-    private static FusedSimd.Scope Force(Path p) => FusedSimd.Force(p switch
+    private static Simd.Scope Force(Path p) => Simd.Force(p switch
     {
-        Path.Scalar => FusedSimd.Level.Scalar,
-        Path.V256 => FusedSimd.Level.V256,
-        _ => FusedSimd.Level.V512,
+        Path.Scalar => Simd.Level.Scalar,
+        Path.V256 => Simd.Level.V256,
+        _ => Simd.Level.V512,
     });
 
     private static readonly int[] Cols = { 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70 };
@@ -359,7 +359,7 @@ public class FusedKernelTests
     {
         // Adam over >= 64k parameters and BCE row sums over >= 32k elements split over the GEMM threads; every element
         // (and every row sum) is computed by one thread in one order, so the bits equal the one-thread run's.
-        int saved = Gemm.MaxThreads;
+        int saved = CpuThreads.Max;
         try
         {
             var rng = new Random(5);
@@ -368,7 +368,7 @@ public class FusedKernelTests
             var grads = Enumerable.Range(0, 3).Select(_ => RandomArray<float>(rng, n, r => (r.NextDouble() - 0.5) * 1e-2)).ToArray();
             float[] RunAdam(int threads)
             {
-                Gemm.MaxThreads = threads;
+                CpuThreads.Max = threads;
                 var (p, m, v) = ((float[])p0.Clone(), new float[n], new float[n]);
                 for (int step = 1; step <= 3; step++) Fused.AdamUpdate(p, grads[step - 1], m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, step);
                 return p.Concat(m).Concat(v).ToArray();
@@ -384,16 +384,16 @@ public class FusedKernelTests
                 var logits = RandomArray<float>(rng, rows * cols, r => r.NextDouble() * 16 - 8);
                 var targets = RandomArray<float>(rng, rows * cols, r => r.Next(2));
                 var o1 = new float[rows]; var o2 = new float[rows];
-                Gemm.MaxThreads = 1;
+                CpuThreads.Max = 1;
                 Fused.BceWithLogitsRowSum(logits, targets, o1, rows, cols);
-                Gemm.MaxThreads = 2;
+                CpuThreads.Max = 2;
                 Fused.BceWithLogitsRowSum(logits, targets, o2, rows, cols);
                 Assert.That(o2, Is.EqualTo(o1), $"BCE rows {rows} x {cols}");
             }
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            CpuThreads.Max = saved;
         }
     }
 
@@ -473,11 +473,11 @@ public class FusedKernelTests
         for (int it = 0; it < 40_000; it++)
         {
             for (int j = 0; j < 16; j++) xs[j] = (float)(rng.NextDouble() * 200 - 105);
-            var e = FusedMath.Exp(Vector512.Create(xs));
+            var e = VectorMath.Exp(Vector512.Create(xs));
             for (int j = 0; j < 16; j++) worstExp = Math.Max(worstExp, UlpDistance(e[j], (float)Math.Exp(xs[j])));
             // log over all binades, subnormals included.
             for (int j = 0; j < 16; j++) xs[j] = BitConverter.Int32BitsToSingle(rng.Next(1, 0x7F800000));
-            var l = FusedMath.Log(Vector512.Create(xs));
+            var l = VectorMath.Log(Vector512.Create(xs));
             for (int j = 0; j < 16; j++) worstLog = Math.Max(worstLog, UlpDistance(l[j], (float)Math.Log(xs[j])));
         }
         TestContext.Out.WriteLine($"float exp worst {worstExp} ulp, log worst {worstLog} ulp");
@@ -485,13 +485,13 @@ public class FusedKernelTests
         Assert.That(worstLog, Is.LessThanOrEqualTo(1));
         // Special values.
         var s = Vector512.Create(new[] { 0f, -0f, 1f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.72f, 89f, -87.3f, -103.9f, -104f, -200f, 1e-45f, -1f, 2f, 0.5f });
-        var es = FusedMath.Exp(s);
+        var es = VectorMath.Exp(s);
         Assert.That(es[0], Is.EqualTo(1f)); Assert.That(es[1], Is.EqualTo(1f)); Assert.That(es[2], Is.EqualTo(MathF.E));
         Assert.That(float.IsNaN(es[3])); Assert.That(es[4], Is.EqualTo(float.PositiveInfinity)); Assert.That(es[5], Is.EqualTo(0f));
         Assert.That(es[7], Is.EqualTo(float.PositiveInfinity)); Assert.That(es[11], Is.EqualTo(0f));
         Assert.That(UlpDistance(es[8], (float)Math.Exp(s[8])), Is.LessThanOrEqualTo(1), "subnormal result");
         Assert.That(UlpDistance(es[9], (float)Math.Exp(s[9])), Is.LessThanOrEqualTo(1), "deep subnormal result");
-        var ls = FusedMath.Log(s);
+        var ls = VectorMath.Log(s);
         Assert.That(ls[0], Is.EqualTo(float.NegativeInfinity)); Assert.That(ls[1], Is.EqualTo(float.NegativeInfinity));
         Assert.That(ls[2], Is.EqualTo(0f)); Assert.That(float.IsNaN(ls[3])); Assert.That(ls[4], Is.EqualTo(float.PositiveInfinity));
         Assert.That(float.IsNaN(ls[5])); Assert.That(float.IsNaN(ls[13]));
@@ -508,21 +508,21 @@ public class FusedKernelTests
         for (int it = 0; it < 40_000; it++)
         {
             for (int j = 0; j < 8; j++) xs[j] = rng.NextDouble() * 1500 - 750;
-            var e = FusedMath.Exp(Vector512.Create(xs));
+            var e = VectorMath.Exp(Vector512.Create(xs));
             for (int j = 0; j < 8; j++) worstExp = Math.Max(worstExp, UlpDistance(e[j], Math.Exp(xs[j])));
             for (int j = 0; j < 8; j++) xs[j] = BitConverter.Int64BitsToDouble(rng.NextInt64(1, 0x7FF0000000000000));
-            var l = FusedMath.Log(Vector512.Create(xs));
+            var l = VectorMath.Log(Vector512.Create(xs));
             for (int j = 0; j < 8; j++) worstLog = Math.Max(worstLog, UlpDistance(l[j], Math.Log(xs[j])));
         }
         TestContext.Out.WriteLine($"double exp worst {worstExp} ulp, log worst {worstLog} ulp (vs Math)");
         Assert.That(worstExp, Is.LessThanOrEqualTo(2));
         Assert.That(worstLog, Is.LessThanOrEqualTo(2));
         var s = Vector512.Create(0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 709.78, 710.0, -745.0, 5e-324);
-        var es = FusedMath.Exp(s);
+        var es = VectorMath.Exp(s);
         Assert.That(es[0], Is.EqualTo(1.0)); Assert.That(double.IsNaN(es[1])); Assert.That(es[2], Is.EqualTo(double.PositiveInfinity));
         Assert.That(es[3], Is.EqualTo(0.0)); Assert.That(UlpDistance(es[4], Math.Exp(709.78)), Is.LessThanOrEqualTo(2));
         Assert.That(es[5], Is.EqualTo(double.PositiveInfinity)); Assert.That(es[6], Is.EqualTo(Math.Exp(-745.0)));
-        var ls = FusedMath.Log(s);
+        var ls = VectorMath.Log(s);
         Assert.That(ls[0], Is.EqualTo(double.NegativeInfinity)); Assert.That(double.IsNaN(ls[1])); Assert.That(ls[2], Is.EqualTo(double.PositiveInfinity));
         Assert.That(double.IsNaN(ls[3])); Assert.That(UlpDistance(ls[7], Math.Log(5e-324)), Is.LessThanOrEqualTo(1));
     }

@@ -126,10 +126,10 @@ public class GemmTests
     [Test]
     public void PublicOverloads_HonourMaxThreads([Values(1, 2)] int maxThreads)
     {
-        int saved = Gemm.MaxThreads;
+        int saved = CpuThreads.Max;
         try
         {
-            Gemm.MaxThreads = maxThreads;
+            CpuThreads.Max = maxThreads;
             Run(Precision.Float, new Case(false, true, 200, 190, 180, 1.0, 0.0), [new GemmOptions()]);
             Run(Precision.Double, new Case(true, false, 170, 210, 160, 1.0, 0.0), [new GemmOptions()]);
             // The public entry points themselves (the rest of this file calls the internal overload with options).
@@ -144,7 +144,7 @@ public class GemmTests
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            CpuThreads.Max = saved;
         }
     }
 
@@ -177,19 +177,19 @@ public class GemmTests
         // The slow part outlasts the caller's spin, so the caller must block until the worker is done, not
         // return early and not hang.
         var task = new RecordingTask(slowPart: 1, slowMilliseconds: 30);
-        Assert.That(GemmWorkerPool.TryAcquire(), Is.True);
+        Assert.That(CpuWorkerPool.TryAcquire(), Is.True);
         try
         {
             for (int round = 0; round < 3; round++)
             {
                 task.Reset(parts: 4);
-                GemmWorkerPool.Run(task, parts: 4, threads: 2);
+                CpuWorkerPool.Run(task, parts: 4, threads: 2);
                 Assert.That(task.Counts, Is.All.EqualTo(1), $"round {round}");
             }
         }
         finally
         {
-            GemmWorkerPool.Release();
+            CpuWorkerPool.Release();
         }
     }
 
@@ -197,21 +197,21 @@ public class GemmTests
     public void WorkerPool_RethrowsAPartsException_AndStaysUsable()
     {
         var failing = new RecordingTask(slowPart: -1, slowMilliseconds: 0, failingPart: 1);
-        Assert.That(GemmWorkerPool.TryAcquire(), Is.True);
+        Assert.That(CpuWorkerPool.TryAcquire(), Is.True);
         try
         {
             failing.Reset(parts: 2);
-            var e = Assert.Throws<InvalidOperationException>(() => GemmWorkerPool.Run(failing, parts: 2, threads: 2));
+            var e = Assert.Throws<InvalidOperationException>(() => CpuWorkerPool.Run(failing, parts: 2, threads: 2));
             Assert.That(e!.Message, Does.Contain("part 1"));
         }
         finally
         {
-            GemmWorkerPool.Release();
+            CpuWorkerPool.Release();
         }
         Run(Precision.Float, new Case(false, false, 100, 120, 140, 1.0, 0.0), [new GemmOptions(Threads: 2)]);
     }
 
-    private sealed class RecordingTask(int slowPart, int slowMilliseconds, int failingPart = -1) : IGemmTask
+    private sealed class RecordingTask(int slowPart, int slowMilliseconds, int failingPart = -1) : IWorkerTask
     {
         public int[] Counts { get; private set; } = [];
 
@@ -299,9 +299,9 @@ public class GemmTests
     [Test]
     public void MaxThreads_RejectsLessThanOne()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MaxThreads = 0);
-        Assert.That(e!.ParamName, Is.EqualTo(nameof(Gemm.MaxThreads)));
-        Assert.That(Gemm.MaxThreads, Is.GreaterThanOrEqualTo(1));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => CpuThreads.Max = 0);
+        Assert.That(e!.ParamName, Is.EqualTo(nameof(CpuThreads.Max)));
+        Assert.That(CpuThreads.Max, Is.GreaterThanOrEqualTo(1));
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------

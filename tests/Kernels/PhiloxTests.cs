@@ -10,11 +10,11 @@ public class PhiloxTests
     /// <summary>The vector path a test forces (public so NUnit can enumerate it).</summary>
     public enum Path { Scalar, V256, V512 }
 
-    private static FusedSimd.Scope Force(Path p) => FusedSimd.Force(p switch
+    private static Simd.Scope Force(Path p) => Simd.Force(p switch
     {
-        Path.Scalar => FusedSimd.Level.Scalar,
-        Path.V256 => FusedSimd.Level.V256,
-        _ => FusedSimd.Level.V512,
+        Path.Scalar => Simd.Level.Scalar,
+        Path.V256 => Simd.Level.V256,
+        _ => Simd.Level.V512,
     });
 
     // Known-answer vectors of Random123 (kat_vectors, philox4x32 with 10 rounds).
@@ -88,17 +88,17 @@ public class PhiloxTests
     [Test]
     public void LongNormalFills_SplitOverTwoThreads_MatchReferenceBitForBit([Values(2048, 2049, 2051, 4097, 10003)] int n)
     {
-        int saved = Gemm.MaxThreads;
+        int saved = CpuThreads.Max;
         try
         {
             foreach (ulong offset in new[] { 0UL, 3UL, ulong.MaxValue - 700 })
             {
                 var f1 = new float[n]; var f2 = new float[n]; var fr = new float[n];
                 var d1 = new double[n]; var d2 = new double[n]; var dr = new double[n];
-                Gemm.MaxThreads = 1;
+                CpuThreads.Max = 1;
                 RandomFill.Normal(9, offset, f1, 0.25f, 1.5f);
                 RandomFill.Normal(9, offset, d1, 0.25, 1.5);
-                Gemm.MaxThreads = 2;
+                CpuThreads.Max = 2;
                 RandomFill.Normal(9, offset, f2, 0.25f, 1.5f);
                 RandomFill.Normal(9, offset, d2, 0.25, 1.5);
                 ReferenceRandom.Normal(9, offset, fr, 0.25f, 1.5f);
@@ -111,7 +111,7 @@ public class PhiloxTests
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            CpuThreads.Max = saved;
         }
     }
 

@@ -4,9 +4,9 @@ using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
-// The Vector512 half of FusedMath (see FusedMath.cs for the algorithms' error bounds). FusedMath256.cs is
-// generated from this file: sed 's/Vector512/Vector256/g' FusedMath512.cs, plus a two-line header.
-internal static partial class FusedMath
+// The Vector512 half of VectorMath (see VectorMath.cs for the algorithms' error bounds). VectorMath256.cs is
+// generated from this file: sed 's/Vector512/Vector256/g' VectorMath512.cs, plus a two-line header.
+internal static partial class VectorMath
 {
     /// <summary>e^x, float, &lt;= 1 ulp. NaN in, same NaN out; exp(0) == 1 exactly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -2,7 +2,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>
 /// Vectorised exp and log, and the stable compositions built on them (log1p, expm1, sigmoid, tanh, softplus), for
-/// the hand-written vector kernels (<see cref="Simd"/>'s rules, <see cref="FusedLoops"/>).
+/// the hand-written vector kernels (the rules run by <see cref="Simd"/>'s drivers, and the fused kernels of <see cref="Fused"/>).
 /// </summary>
 /// <remarks>
 /// <para>Why not Vector512.Exp/Log from the BCL: measured here on .NET 10 they run at 0.4-1.6 G elements/s, the
@@ -16,13 +16,14 @@ namespace Engine.Kernels.Cpu;
 /// is applied in two normal steps so that only the last multiply can round).</para>
 /// <para>Measured by FusedKernelTests (dense random samples): float exp and log within 1 ulp of the correctly
 /// rounded result; double exp and log within 1 ulp of glibc's. Throughput here (one Zen 5 core, 128x784 floats):
-/// BCE with logits about 1 G/s with an exp and a log per element, 2.6 G/s as FusedLoops.BceRows computes its row
+/// BCE with logits about 1 G/s with an exp and a log per element, 2.6 G/s as Fused.BceRows computes its row
 /// sums (one log per block of 128 elements).</para>
-/// <para>This file holds the constants; FusedMath512.cs the Vector512 code; FusedMath256.cs is the same text with
-/// Vector512 replaced by Vector256 (regenerate it with sed rather than editing it by hand). Both widths produce
+/// <para>This file holds the constants; VectorMath512.cs the Vector512 code; VectorMath256.cs is the same text with
+/// Vector512 replaced by Vector256 and a two-line header (regenerate it with sed rather than editing it by hand;
+/// VectorMathSourceTests fails when the two drift). Both widths produce
 /// identical bits per lane (tested).</para>
 /// </remarks>
-internal static partial class FusedMath
+internal static partial class VectorMath
 {
     // ---- float constants ----
     private const float ExpMaxF = 89f;          // exp(89) > float.MaxValue: saturates to +Inf through the scale

@@ -1,14 +1,14 @@
-// GENERATED from FusedMath512.cs by: sed 's/Vector512/Vector256/g' FusedMath512.cs > FusedMath256.cs (plus these two lines).
-// Do not edit by hand: change FusedMath512.cs and regenerate (the vector width is the only difference).
+// GENERATED from VectorMath512.cs by: sed 's/Vector512/Vector256/g' VectorMath512.cs (plus these two lines);
+// VectorMathSourceTests regenerates it the same way and fails when the two drift: edit VectorMath512.cs only.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
-// The Vector256 half of FusedMath (see FusedMath.cs for the algorithms' error bounds). FusedMath256.cs is
-// generated from this file: sed 's/Vector256/Vector256/g' FusedMath512.cs, plus a two-line header.
-internal static partial class FusedMath
+// The Vector256 half of VectorMath (see VectorMath.cs for the algorithms' error bounds). VectorMath256.cs is
+// generated from this file: sed 's/Vector256/Vector256/g' VectorMath512.cs, plus a two-line header.
+internal static partial class VectorMath
 {
     /// <summary>e^x, float, &lt;= 1 ulp. NaN in, same NaN out; exp(0) == 1 exactly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
